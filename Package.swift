@@ -46,7 +46,6 @@ let package = Package(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "MedImagingTests", dependencies: ["MedImaging"], resources: []),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -1,0 +1,2 @@
+// Implementation lands in dicom_file.cpp and friends.
+#include "cdicom.h"
