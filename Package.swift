@@ -32,8 +32,10 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
         ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
-        .target(name: "MedImaging", dependencies: ["CDicom", "CImageCodecs"]),
-        .target(name: "MedEngine", dependencies: ["COpenBLAS"]),
+        // NumPy .npy: the exchange format for volumes, tensors and every test reference.
+        .target(name: "NumPyFormat"),
+        .target(name: "MedImaging", dependencies: ["CDicom", "CImageCodecs", "NumPyFormat"]),
+        .target(name: "MedEngine", dependencies: ["COpenBLAS", "NumPyFormat"]),
         .executableTarget(
             name: "medlens",
             dependencies: ["MedImaging", "MedEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
