@@ -24,6 +24,9 @@ void readHeader(cdicom_file *file) {
     char uid[128];
     cdicom_transfer_syntax(file, uid, sizeof uid);
     (void)std::strlen(uid);
+    char warning[64];  // deliberately short: long recovery messages must be truncated, not overflow
+    cdicom_parse_warning(file, warning, sizeof warning);
+    (void)std::strlen(warning);
 
     // Top-level strings and numbers the intake reads (UIDs, geometry, VOI, rescale, frame count).
     static const uint32_t flat[] = {0x00080016, 0x0020000E, 0x00200032, 0x00200037, 0x00280030,
