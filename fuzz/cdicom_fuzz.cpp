@@ -4,7 +4,11 @@
 #include "cdicom.h"
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -75,11 +79,37 @@ void decodeFrames(cdicom_file *file) {
     cdicom_decode_frame(file, 0, out.data(), out.size() - 1, &status);
 }
 
+// CDICOM_FUZZ_PATH=file sends each input through cdicom_open_file instead (the daemon's path, where DCMTK
+// leaves large values on disk); the default is cdicom_open_memory.
+bool viaFile() {
+    static const bool file = [] {
+        const char *mode = std::getenv("CDICOM_FUZZ_PATH");
+        return mode && std::strcmp(mode, "file") == 0;
+    }();
+    return file;
+}
+
+struct TempFile {
+    std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/cdicom_fuzz_" +
+                       std::to_string(getpid()) + ".dcm";
+    ~TempFile() { unlink(path.c_str()); }
+};
+
+cdicom_file *openViaFile(const uint8_t *data, size_t size, cdicom_status *status) {
+    static const TempFile temp;
+    const std::string &path = temp.path;
+    FILE *out = std::fopen(path.c_str(), "wb");
+    if (!out) return nullptr;
+    const bool written = std::fwrite(data, 1, size, out) == size;
+    std::fclose(out);
+    return written ? cdicom_open_file(path.c_str(), status) : nullptr;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cdicom_status status{};
-    cdicom_file *file = cdicom_open_memory(data, size, &status);
+    cdicom_file *file = viaFile() ? openViaFile(data, size, &status) : cdicom_open_memory(data, size, &status);
     if (!file) return 0;
     readHeader(file);
     decodeFrames(file);

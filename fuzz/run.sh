@@ -2,6 +2,7 @@
 # Build the CDicom libFuzzer harness and run it, seeded with fixtures/dicom.
 #   fuzz/run.sh [MAX_TOTAL_TIME_SECONDS=600] [extra libFuzzer flags...]
 #   fuzz/run.sh build          # build only
+#   CDICOM_FUZZ_PATH=file fuzz/run.sh ...  # open inputs with cdicom_open_file (the daemon's path)
 #   fuzz/run.sh repro FILE...  # run the harness once on each FILE (e.g. fuzz/regressions/*)
 # A single allocation over 1 GB (from an input of at most 128 KiB) counts as a finding: CDicom must
 # refuse such headers itself. Crashes land in fuzz/logs/artifacts/; minimise them (-minimize_crash=1) and keep reproducers in
