@@ -72,7 +72,10 @@ bool collectFrame(DcmPixelSequence *sequence, uint32_t frame, uint32_t frames, s
         uint32_t f = 0;
         for (size_t i = 0; i < fragments.size() && f < frames; ++i) {
             const Uint8 *d = fragments[i].first;
-            if (fragments[i].second >= 2 && d[0] == 0xFF && d[1] == 0x4F) first[f++] = i;
+            // A frame opens with a JPEG 2000 SOC (FF 4F) or a JP2 signature box.
+            const bool opens = fragments[i].second >= 4 && ((d[0] == 0xFF && d[1] == 0x4F) ||
+                                                            (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0x0C));
+            if (opens) first[f++] = i;
         }
         if (f != frames) return false;
     }
