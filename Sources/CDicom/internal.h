@@ -12,6 +12,8 @@
 
 struct cdicom_file {
     DcmFileFormat format;
+    int memoryFile = -1;         // memfd behind cdicom_open_memory; DCMTK re-reads large values from it
+    ~cdicom_file();
     std::string transferSyntax;  // UID from the meta header, or the detected syntax for bare datasets
     std::string warning;         // set when the object was only readable leniently
 };
