@@ -143,6 +143,14 @@ int decodeBits(DcmPixelData *pixels, uint32_t frame, const Layout &layout, float
     return 1;
 }
 
+// Maps a failed DCMTK pixel operation: no codec, a value cut short by the end of the file, or bad data.
+int failDCMTK(const OFCondition &condition, cdicom_status *status) {
+    cdicom_reason reason = CDICOM_DECODE_FAILED;
+    if (condition == EC_CannotChangeRepresentation) reason = CDICOM_UNSUPPORTED_TRANSFER_SYNTAX;
+    if (condition == EC_InvalidStream || condition == EC_StreamNotifyClient) reason = CDICOM_TRUNCATED;
+    return fail(status, reason, std::string("DCMTK: ") + condition.text());
+}
+
 int readLayout(cdicom_file *file, cdicom_pixel_info &info, cdicom_status *status) {
     cdicom_status local;
     return cdicom_get_pixel_info(file, &info, status ? status : &local);
@@ -247,11 +255,7 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
             // Decompressing the whole dataset copes with frames split over several fragments, which DCMTK's
             // frame-level RLE path gets wrong; a single frame costs no more memory either way.
             OFCondition converted = data->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
-            if (converted.bad()) {
-                const bool noCodec = converted == EC_CannotChangeRepresentation;
-                return fail(status, noCodec ? CDICOM_UNSUPPORTED_TRANSFER_SYNTAX : CDICOM_DECODE_FAILED,
-                            std::string("DCMTK: ") + converted.text());
-            }
+            if (converted.bad()) return failDCMTK(converted, status);
             pixels = pixelData(file);
             if (!pixels) return fail(status, CDICOM_DECODE_FAILED, "pixel data lost in decompression");
             layout.planar = u16(data, DCM_PlanarConfiguration, 0) == 1 && info.samples > 1;
@@ -260,6 +264,15 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         OFString stated;
         data->findAndGetOFString(DCM_PhotometricInterpretation, stated);
         const bool subsampled = !info.encapsulated && stated == "YBR_FULL_422" && info.bits_allocated == 8;
+        if (subsampled) {
+            Uint8 *bytes = nullptr;
+            const size_t frameBytes = size_t(info.rows) * info.cols * 2;
+            if (pixels->getUint8Array(bytes).bad() || !bytes || pixels->getLength() < frameBytes * (frame + 1))
+                return fail(status, CDICOM_TRUNCATED, "YBR_FULL_422 pixel data shorter than the frames need");
+            upsample422(bytes + frameBytes * frame, layout, out);
+            ok(status);
+            return 1;
+        }
         Uint32 frameSize = 0;
         if (pixels->getUncompressedFrameSize(data, frameSize).bad() || frameSize == 0)
             return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "cannot compute the frame size");
@@ -267,11 +280,7 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         Uint32 startFragment = 0;
         OFString model;
         OFCondition condition = pixels->getUncompressedFrame(data, frame, startFragment, buffer.get(), frameSize + (frameSize & 1), model);
-        if (condition.bad()) {
-            const bool noCodec = condition == EC_CannotChangeRepresentation || std::strstr(condition.text(), "codec") != nullptr;
-            return fail(status, noCodec ? CDICOM_UNSUPPORTED_TRANSFER_SYNTAX : CDICOM_DECODE_FAILED,
-                        std::string("DCMTK: ") + condition.text());
-        }
+        if (condition.bad()) return failDCMTK(condition, status);
         if (info.bits_allocated == 8 && isBigEndian(ts) && pixels->getVR() == EVR_OW) {
             // 8-bit samples in an OW value were swapped as 16-bit words on reading; undo that.
             for (Uint32 i = 0; i + 1 < frameSize; i += 2) std::swap(buffer[i], buffer[i + 1]);
@@ -285,11 +294,7 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         }
         // JPEG decoders return colour by pixel; RLE segments are decoded by plane.
         if (info.encapsulated) layout.planar = isRLE(ts) && info.samples > 1 ? layout.planar : false;
-        if (subsampled) {
-            upsample422(buffer.get(), layout, out);
-        } else {
-            unpack(buffer.get(), layout, out);
-        }
+        unpack(buffer.get(), layout, out);
         ok(status);
         return 1;
     } catch (...) {
