@@ -93,8 +93,9 @@ extension DicomHeader {
         }
         let frames = pixels?.frames ?? 1
         let groups = FunctionalGroups(file: file, frames: frames)
-        pixelSpacing = groups.doubles(.pixelMeasuresSequence, .pixelSpacing, frame: 0)
-            ?? file.doubles(.pixelSpacing) ?? file.doubles(.imagerPixelSpacing)
+        // A spacing of zero (seen in the wild as "0.000\\0.000") means unknown, like an absent one.
+        pixelSpacing = [groups.doubles(.pixelMeasuresSequence, .pixelSpacing, frame: 0), file.doubles(.pixelSpacing),
+                        file.doubles(.imagerPixelSpacing)].lazy.compactMap { $0 }.first { $0.count == 2 && $0.allSatisfy { $0 > 0 } }
         sliceThickness = groups.doubles(.pixelMeasuresSequence, .sliceThickness, frame: 0)?.first ?? file.double(.sliceThickness)
         spacingBetweenSlices = groups.doubles(.pixelMeasuresSequence, .spacingBetweenSlices, frame: 0)?.first
             ?? file.double(.spacingBetweenSlices)
