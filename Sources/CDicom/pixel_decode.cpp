@@ -151,6 +151,28 @@ int failDCMTK(const OFCondition &condition, cdicom_status *status) {
     return fail(status, reason, std::string("DCMTK: ") + condition.text());
 }
 
+// DCMTK's RLE decoder trusts the segment offsets in each frame's 64-byte header and reads out of bounds when
+// they point past the data (found by fuzzing). Check them before DCMTK sees the frame.
+bool validRLEHeader(const std::vector<Uint8> &frame, std::string &error) {
+    auto word = [&](size_t i) {
+        const Uint8 *p = frame.data() + 4 * i;
+        return Uint32(p[0]) | Uint32(p[1]) << 8 | Uint32(p[2]) << 16 | Uint32(p[3]) << 24;
+    };
+    if (frame.size() < 64) { error = "RLE frame shorter than its 64-byte header"; return false; }
+    const Uint32 segments = word(0);
+    if (segments < 1 || segments > 15) { error = "RLE header declares " + std::to_string(segments) + " segments"; return false; }
+    Uint32 previous = 63;
+    for (Uint32 i = 1; i <= segments; ++i) {
+        const Uint32 offset = word(i);
+        if (offset <= previous || offset >= frame.size()) {
+            error = "RLE segment " + std::to_string(i) + " offset " + std::to_string(offset) + " lies outside the frame";
+            return false;
+        }
+        previous = offset;
+    }
+    return true;
+}
+
 int readLayout(cdicom_file *file, cdicom_pixel_info &info, cdicom_status *status) {
     cdicom_status local;
     return cdicom_get_pixel_info(file, &info, status ? status : &local);
@@ -250,6 +272,14 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
             if (!decodeBits(pixels, frame, layout, out, status)) return 0;
             ok(status);
             return 1;
+        }
+        if (isRLE(ts)) {
+            DcmPixelSequence *sequence = pixelSequence(pixels);
+            std::vector<Uint8> bytes;
+            std::string error;
+            if (!sequence || !collectFrame(sequence, frame, info.frames, bytes))
+                return fail(status, CDICOM_DECODE_FAILED, "cannot locate the RLE fragments of this frame");
+            if (!validRLEHeader(bytes, error)) return fail(status, CDICOM_DECODE_FAILED, error);
         }
         if (info.encapsulated && info.frames == 1) {
             // Decompressing the whole dataset copes with frames split over several fragments, which DCMTK's
