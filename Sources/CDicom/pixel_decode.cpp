@@ -26,6 +26,17 @@ DcmPixelData *pixelData(cdicom_file *file) {
     return element->ident() == EVR_PixelData ? static_cast<DcmPixelData *>(element) : nullptr;
 }
 
+// Float Pixel Data (OF) or Double Float Pixel Data (OD), as parametric maps carry; bits is 32 or 64.
+DcmElement *floatPixels(cdicom_file *file, int &bits) {
+    DcmElement *element = nullptr;
+    DcmDataset *data = dataset(file);
+    bits = 0;
+    if (data && data->findAndGetElement(DCM_FloatPixelData, element).good() && element && element->getLength() > 0) bits = 32;
+    else if (data && data->findAndGetElement(DCM_DoubleFloatPixelData, element).good() && element && element->getLength() > 0) bits = 64;
+    else element = nullptr;
+    return element;
+}
+
 DcmPixelSequence *pixelSequence(DcmPixelData *pixels) {
     E_TransferSyntax xfer = EXS_Unknown;
     const DcmRepresentationParameter *param = nullptr;
@@ -187,11 +198,9 @@ extern "C" int cdicom_get_pixel_info(cdicom_file *file, cdicom_pixel_info *info,
         std::memset(info, 0, sizeof *info);
         DcmPixelData *pixels = pixelData(file);
         DcmPixelSequence *sequence = pixels ? pixelSequence(pixels) : nullptr;
-        if (!pixels || (sequence ? sequence->card() < 2 : pixels->getLength() == 0)) {
-            if (data->tagExists(DCM_FloatPixelData) || data->tagExists(DCM_DoubleFloatPixelData))
-                return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "float pixel data is not supported");
+        DcmElement *floats = floatPixels(file, info->float_bits);
+        if (!floats && (!pixels || (sequence ? sequence->card() < 2 : pixels->getLength() == 0)))
             return fail(status, CDICOM_NO_PIXEL_DATA, pixels ? "pixel data element is empty" : "no pixel data element");
-        }
         info->rows = u16(data, DCM_Rows, 0);
         info->cols = u16(data, DCM_Columns, 0);
         info->samples = u16(data, DCM_SamplesPerPixel, 1);
@@ -213,6 +222,17 @@ extern "C" int cdicom_get_pixel_info(cdicom_file *file, cdicom_pixel_info *info,
             if (pixels->getDecompressedColorModel(data, model).good() && !model.empty()) photometric = model;
         }
         if (isJPEG2000(ts) && (photometric == "YBR_ICT" || photometric == "YBR_RCT")) photometric = "RGB";
+        if (floats) {
+            info->encapsulated = 0;
+            info->bits_allocated = info->bits_stored = uint16_t(info->float_bits);
+            const uint64_t needed = uint64_t(info->rows) * info->cols * info->samples * info->frames * (info->float_bits / 8);
+            if (info->rows == 0 || info->cols == 0 || info->samples != 1)
+                return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "float pixel data needs Rows, Columns and one sample");
+            if (floats->getLength() < needed) return fail(status, CDICOM_TRUNCATED, "float pixel data shorter than the frames need");
+            std::snprintf(info->photometric, sizeof info->photometric, "%s", photometric.c_str());
+            ok(status);
+            return 1;
+        }
         // Native YBR_FULL_422 is upsampled on decoding, so callers receive full-resolution YBR_FULL.
         std::snprintf(info->photometric, sizeof info->photometric, "%s",
                       !info->encapsulated && photometric == "YBR_FULL_422" ? "YBR_FULL" : photometric.c_str());
@@ -257,6 +277,22 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         Layout layout{info.rows, info.cols, info.samples, info.bits_allocated, info.bits_stored, info.high_bit,
                       info.pixel_representation == 1, info.planar_configuration == 1 && info.samples > 1};
 
+        if (info.float_bits) {
+            int bits = 0;
+            DcmElement *floats = floatPixels(file, bits);
+            const size_t offset = values * frame;
+            if (bits == 32) {
+                Float32 *v = nullptr;
+                if (floats->getFloat32Array(v).bad() || !v) return fail(status, CDICOM_DECODE_FAILED, "float pixel data unreadable");
+                std::copy(v + offset, v + offset + values, out);
+            } else {
+                Float64 *v = nullptr;
+                if (floats->getFloat64Array(v).bad() || !v) return fail(status, CDICOM_DECODE_FAILED, "double pixel data unreadable");
+                for (size_t i = 0; i < values; ++i) out[i] = float(v[offset + i]);
+            }
+            ok(status);
+            return 1;
+        }
         if (isJPEG2000(ts)) {
             DcmPixelSequence *sequence = pixelSequence(pixels);
             std::vector<Uint8> codestream;

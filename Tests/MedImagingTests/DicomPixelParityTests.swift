@@ -46,7 +46,6 @@ enum KnownDivergence {
     static let refusedByUs: [String: IntakeError.Reason] = [
         "pydicom-data/JLSL_08_07_0_1F.dcm": .decodeFailed,  // DCMTK's bundled CharLS 1.x rejects this JPEG-LS stream
         "pydicom-data/gdcm-US-ALOKA-16.dcm": .unsupportedPixelFormat,  // segmented palette
-        "pydicom-data/parametric_map_float.dcm": .unsupportedPixelFormat,  // Float Pixel Data
         "fo-dicom/FreezePattern.dcm": .decodeFailed,  // item tag at top level: DCMTK stops, even leniently
         "fo-dicom/GH364.dcm": .decodeFailed,
     ]
