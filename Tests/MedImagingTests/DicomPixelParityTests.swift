@@ -45,7 +45,6 @@ enum KnownDivergence {
     /// Fixtures that pydicom decodes and we refuse, with the reason code we give.
     static let refusedByUs: [String: IntakeError.Reason] = [
         "pydicom-data/JLSL_08_07_0_1F.dcm": .decodeFailed,  // DCMTK's bundled CharLS 1.x rejects this JPEG-LS stream
-        "pydicom-data/gdcm-US-ALOKA-16.dcm": .unsupportedPixelFormat,  // segmented palette
         "fo-dicom/FreezePattern.dcm": .decodeFailed,  // item tag at top level: DCMTK stops, even leniently
         "fo-dicom/GH364.dcm": .decodeFailed,
     ]
