@@ -15,8 +15,12 @@ venv() {  # venv DIR PACKAGES...: create on first use
 }
 
 ratio() {  # ratio OURS_JSON THEIRS_JSON FIELD
-    python3 -c 'import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); f=sys.argv[3]
-print(f"{a[\"case\"]:>14}: medlens {a[f]:9.3f} {f}   pydicom {b[f]:9.3f}   ratio medlens/pydicom {a[f]/b[f]:.2f}")' "$@"
+    python3 - "$@" <<'PY'
+import json, sys
+ours, theirs, field = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+print(f"{ours['case']:>14}: medlens {ours[field]:9.3f} {field:<12} pydicom {theirs[field]:9.3f}"
+      f"   medlens/pydicom {ours[field] / theirs[field]:.2f}")
+PY
 }
 
 echo "== DICOM decoding (header + pixels + modality transform to Float32), median of repeated passes"
