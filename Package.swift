@@ -48,6 +48,7 @@ let package = Package(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

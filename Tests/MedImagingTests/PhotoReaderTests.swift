@@ -1,0 +1,69 @@
+import Foundation
+import MedImaging
+import Testing
+
+@Suite struct PhotoReaderTests {
+    let reader = PhotoReader()
+
+    @Test func readsColourFundusJPEG() throws {
+        let volume = try reader.read(Fixtures.url("photo/1681_left.jpg"))
+        #expect(volume.shape == Volume.Shape(channels: 3, depth: 1, rows: 512, cols: 512))
+        #expect(volume.metadata.kind == "jpeg")
+        #expect(volume.metadata.photometric == "RGB")
+        #expect(volume.voxels.allSatisfy { $0 >= 0 && $0 <= 255 })
+        // A cropped fundus photograph: black corner, lit centre, red the strongest channel at the centre.
+        let plane = 512 * 512, centre = 256 * 512 + 256
+        #expect(volume.voxels[0] < 20)
+        #expect(volume.voxels[centre] > 40)
+        #expect(volume.voxels[centre] > volume.voxels[2 * plane + centre])
+    }
+
+    @Test func readsGreyOCTBScanJPEG() throws {
+        let volume = try reader.read(Fixtures.url("photo/DME-9603124-1.jpeg"))
+        #expect(volume.shape == Volume.Shape(channels: 1, depth: 1, rows: 496, cols: 512))
+        #expect(volume.metadata.photometric == "MONOCHROME2")
+        let mean = volume.voxels.reduce(0, +) / Float(volume.voxels.count)
+        #expect(mean > 20 && mean < 120)  // the data set's B-scans average 31...72 grey levels
+    }
+
+    @Test func sniffsByContentNotExtension() throws {
+        let folder = try Fixtures.temporaryFolder()
+        let misnamed = folder.appendingPathComponent("fundus.png")
+        try FileManager.default.copyItem(at: Fixtures.url("photo/1410_left.jpg"), to: misnamed)
+        #expect(try reader.read(misnamed).metadata.kind == "jpeg")
+    }
+
+    @Test(arguments: ["palette", "palette_trns", "grey_alpha", "grey_1bit", "rgb16"])
+    func decodesPNGLayoutsToTheirPixelValues(name: String) throws {
+        let volume = try reader.read(Fixtures.url("photo/png/\(name).png"))
+        let expected = try Fixtures.npy("photo/png/\(name)_expected.npy")
+        #expect(volume.shape.array == expected.shape)
+        #expect(volume.voxels == expected.data)
+        #expect(volume.metadata.warnings.contains("alpha channel dropped") == (name == "palette_trns" || name == "grey_alpha"))
+        #expect(volume.metadata.bitsStored == (name == "rgb16" ? 16 : 8))
+    }
+
+    @Test func brokenAndForeignInputsGiveReasonCodes() throws {
+        #expect(Fixtures.reason { try reader.read(Fixtures.url("photo/png/truncated.png")) } == .decodeFailed)
+        #expect(Fixtures.reason { try reader.read(Fixtures.url("photo/png/bad_crc.png")) } == .decodeFailed)
+        #expect(Fixtures.reason { try reader.read(Fixtures.url("oct/invalid.vol")) } == .empty)
+        #expect(Fixtures.reason { try reader.read(Fixtures.url("oct/test_volume.vol")) } == .unsupportedFormat)
+        #expect(Fixtures.reason { try reader.read(Fixtures.url("photo/missing.png")) } == .notFound)
+        #expect(Fixtures.reason { try reader.read(Fixtures.url("photo")) } == .unsupportedFormat)
+    }
+
+    @Test func truncatedJPEGDecodesWithAWarningOrFails() throws {
+        let data = try Data(contentsOf: Fixtures.url("photo/1681_left.jpg"))
+        // libjpeg pads a cut-off scan and warns; we surface the warning rather than silently passing grey.
+        let volume = try reader.read(data: data.prefix(data.count / 2))
+        #expect(volume.shape.rows == 512)
+        #expect(volume.metadata.warnings.contains { $0.contains("corrupt-data warning") })
+        #expect(Fixtures.reason { try reader.read(data: data.prefix(200)) } == .decodeFailed)
+    }
+
+    @Test func pixelLimitRejectsBeforeDecoding() {
+        let small = PhotoReader(limits: IntakeLimits(maxPixelsPerImage: 100 * 100))
+        #expect(Fixtures.reason { try small.read(Fixtures.url("photo/1681_left.jpg")) } == .tooLarge)
+        #expect(Fixtures.reason { try small.read(Fixtures.url("photo/png/rgb16.png")) } == nil)
+    }
+}
