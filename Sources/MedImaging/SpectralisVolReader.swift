@@ -33,6 +33,10 @@ public struct BScanGeometry: Sendable, Equatable, Codable {
     public var quality: Float
     /// Axial shift applied by the device, in samples.
     public var shift: Int
+
+    public init(startX: Double, startY: Double, endX: Double, endY: Double, quality: Float, shift: Int) {
+        self.startX = startX; self.startY = startY; self.endX = endX; self.endY = endY; self.quality = quality; self.shift = shift
+    }
 }
 
 /// Reads `.vol` files field by field from their headers: the header sizes and image sizes they state decide
@@ -57,6 +61,11 @@ public struct SpectralisVolReader: Sendable {
         let reader = ByteReader(data)
         try reader.check(0, Self.fileHeaderSize, "the 2048-byte .vol file header")
         let version = try reader.string(0, length: 12, "Version")
+        // Other exporters (eyepy) write their own version text; anything that is not text is not a .vol at all.
+        let versionBytes = reader.bytes[0..<12].prefix { $0 != 0 }
+        guard version.hasPrefix("HSF-OCT") || (!versionBytes.isEmpty && versionBytes.allSatisfy { (0x20..<0x7F).contains($0) }) else {
+            throw IntakeError(.unsupportedFormat, "not a Heidelberg .vol file (no HSF-OCT version text)")
+        }
         let sizeX = try reader.int32(12, "SizeX"), numBScans = try reader.int32(16, "NumBScans"), sizeZ = try reader.int32(20, "SizeZ")
         let scaleX = try reader.float64(24, "ScaleX"), distance = try reader.float64(32, "Distance"), scaleZ = try reader.float64(40, "ScaleZ")
         let sloX = try reader.int32(48, "SizeXSlo"), sloY = try reader.int32(52, "SizeYSlo")
