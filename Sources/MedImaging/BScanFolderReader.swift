@@ -14,13 +14,14 @@ public struct BScanFolderReader: Sendable {
         do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
             throw IntakeError(.notFound, "cannot list \(folder.lastPathComponent): \(error.localizedDescription)")
         }
-        var images: [(name: String, data: Data, format: ImageFormat)] = []
+        // Only the leading bytes are read here, so that other files (XML, notes, half-written files) cost nothing.
+        var images: [(name: String, url: URL, format: ImageFormat)] = []
         for name in names where !name.hasPrefix(".") {
             let url = folder.appendingPathComponent(name)
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            let data = try limits.readFile(url)
-            if let format = ImageFormat(sniffing: data) { images.append((name, data, format)) }
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  let format = ImageFormat(sniffing: url) else { continue }
+            images.append((name, url, format))
         }
         guard !images.isEmpty else { throw IntakeError(.empty, "\(folder.lastPathComponent) holds no PNG, JPEG or TIFF images") }
 
@@ -37,7 +38,7 @@ public struct BScanFolderReader: Sendable {
         var first: DecodedImage?
         for item in series {
             let image: DecodedImage
-            do { image = try ImageCodec.decode(item.data, format: item.format, limits: limits) } catch {
+            do { image = try ImageCodec.decode(limits.readFile(item.url), format: item.format, limits: limits) } catch {
                 throw IntakeError(error.reason, "\(item.name): \(error.message)")
             }
             if let first {

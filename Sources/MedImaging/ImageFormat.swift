@@ -11,4 +11,12 @@ public enum ImageFormat: String, Sendable, Codable {
         else if head.starts(with: [0x49, 0x49, 0x2A, 0x00]) || head.starts(with: [0x4D, 0x4D, 0x00, 0x2A]) { self = .tiff }
         else { return nil }
     }
+
+    /// Sniffs a file from its first bytes without reading the rest; nil for unreadable or non-image files.
+    public init?(sniffing url: URL) {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 8) else { return nil }
+        self.init(sniffing: head)
+    }
 }

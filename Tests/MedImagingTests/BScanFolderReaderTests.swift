@@ -28,6 +28,7 @@ import Testing
             try PNGWriter.write(RasterImage(width: 4, height: 3, channels: 1, pixels: pixels), to: folder.appendingPathComponent("scan_\(index).png"))
         }
         try Data("notes".utf8).write(to: folder.appendingPathComponent("readme.txt"))
+        try Data().write(to: folder.appendingPathComponent("scan_11.png"))  // a file still being written
         let volume = try BScanFolderReader().read(folder)
         #expect(volume.shape == Volume.Shape(channels: 1, depth: 3, rows: 3, cols: 4))
         #expect([volume.voxels[0], volume.voxels[12], volume.voxels[24]] == [20, 40, 200])
