@@ -69,8 +69,8 @@ public enum IntensityStep: Sendable, Equatable {
             guard 0 <= lower, lower <= upper, upper <= 100 else {
                 throw IntakeError(.invalidAttribute, "percentiles \(lower), \(upper) are not 0 <= lower <= upper <= 100")
             }
-            let sorted = volume.voxels.sorted()
-            let low = Self.percentile(sorted, lower), high = Self.percentile(sorted, upper)
+            var scratch = volume.voxels
+            let (low, high) = scratch.withUnsafeMutableBufferPointer { (Self.percentile($0, lower), Self.percentile($0, upper)) }
             volume.transformVoxels { min(max($0, low), high) }
         case let .scale(factor, offset):
             volume.transformVoxels { $0 * factor + offset }
@@ -94,13 +94,33 @@ public enum IntensityStep: Sendable, Equatable {
         return (Float(mean), Float((squares / Double(values.count)).squareRoot()))
     }
 
-    /// NumPy's default ("linear") percentile of sorted values.
-    static func percentile(_ sorted: [Float], _ p: Double) -> Float {
-        guard !sorted.isEmpty else { return 0 }
-        let position = p / 100 * Double(sorted.count - 1)
-        let below = Int(position.rounded(.down)), above = min(below + 1, sorted.count - 1)
-        let fraction = Float(position - Double(below))
-        return sorted[below] + (sorted[above] - sorted[below]) * fraction
+    /// NumPy's default ("linear") percentile. Selects the two order statistics it needs in linear time instead of
+    /// sorting (a 16M-voxel volume took 1.3 s to sort); reorders `values`.
+    static func percentile(_ values: UnsafeMutableBufferPointer<Float>, _ p: Double) -> Float {
+        guard !values.isEmpty else { return 0 }
+        let position = p / 100 * Double(values.count - 1)
+        let below = Int(position.rounded(.down)), above = min(below + 1, values.count - 1)
+        let low = select(values, below)
+        // After selecting `below`, everything after it is >= it, so the next order statistic is their minimum.
+        let high = above == below ? low : UnsafeMutableBufferPointer(rebasing: values[above...]).min()!
+        return low + (high - low) * Float(position - Double(below))
+    }
+
+    /// The k-th smallest value (Hoare's quickselect, median-of-three pivots); partially reorders `values`.
+    static func select(_ values: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
+        var left = 0, right = values.count - 1
+        while left < right {
+            let middle = left + (right - left) / 2
+            let pivot = max(min(values[left], values[middle]), min(max(values[left], values[middle]), values[right]))
+            var i = left, j = right
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j { values.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { right = j } else if k >= i { left = i } else { break }
+        }
+        return values[k]
     }
 }
 

@@ -39,6 +39,13 @@ import Testing
         #expect(Fixtures.maxDifference(scored.voxels, try Fixtures.npy("imaging/z_score_expected.npy").data) < 1e-5)
     }
 
+    @Test(arguments: [(0.0, 100.0, "0_100"), (10.0, 90.0, "10_90"), (37.5, 62.5, "37.5_62.5")])
+    func percentileClipWithTiesMatchesNumPy(lower: Double, upper: Double, name: String) throws {
+        let input = Fixtures.volume(try Fixtures.npy("imaging/ties_input.npy"))
+        let clipped = try IntensityPipeline([.percentileClip(lower: lower, upper: upper)]).applied(to: input)
+        #expect(Fixtures.maxDifference(clipped.voxels, try Fixtures.npy("imaging/ties_clip_\(name)_expected.npy").data) < 1e-6)
+    }
+
     @Test func fixedMeanStdPerChannel() throws {
         let out = try IntensityPipeline([.normalize(mean: [1, 2], std: [2, 4])]).applied(to: ramp([3, 5, 10, 18], channels: 2))
         #expect(out.voxels == [1, 2, 2, 4])

@@ -61,9 +61,15 @@ def main() -> None:
     save("percentile_clip_2_98_expected.npy", np.clip(x, lo, hi))
     x64 = x.astype(np.float64)
     save("z_score_expected.npy", (x64 - x64.mean()) / x64.std())
+    # Many ties (five distinct values) and the extreme percentiles: the selection code's edge cases.
+    ties = rng.integers(0, 5, size=(1, 1, 6, 11)).astype(np.float32)
+    save("ties_input.npy", ties)
+    for lower, upper in [(0, 100), (10, 90), (37.5, 62.5)]:
+        lo, hi = np.percentile(ties.astype(np.float64), [lower, upper])
+        save(f"ties_clip_{lower}_{upper}_expected.npy", np.clip(ties, lo, hi))
 
     (OUT / "cases.json").write_text(json.dumps({"torch": torch.__version__, "numpy": np.__version__, "cases": cases}, indent=1) + "\n")
-    print(f"wrote {len(cases)} resize cases and 2 intensity references to {OUT}")
+    print(f"wrote {len(cases)} resize cases and intensity references to {OUT}")
 
 
 if __name__ == "__main__":
