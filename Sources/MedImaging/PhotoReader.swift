@@ -1,8 +1,8 @@
 import Foundation
 
-/// Reads PNG and JPEG photographs (fundus photos, single OCT B-scan exports) as one-slice volumes,
-/// channels first: grey gives 1 channel, colour 3. Values are the stored samples (0...255, or 0...65535
-/// for 16-bit PNG).
+/// Reads PNG and JPEG photographs (fundus photos, single OCT B-scan exports), and uncompressed baseline TIFF,
+/// as one-slice volumes, channels first: grey gives 1 channel, colour 3. Values are the stored samples
+/// (0...255, or 0...65535 for 16-bit images). `metadata.kind` is the format found: png, jpeg or tiff.
 public struct PhotoReader: Sendable {
     public var limits: IntakeLimits
 
@@ -14,8 +14,8 @@ public struct PhotoReader: Sendable {
 
     public func read(data: Data) throws(IntakeError) -> Volume {
         guard !data.isEmpty else { throw IntakeError(.empty, "no image data") }
-        guard let format = ImageFormat(sniffing: data), format != .tiff else {
-            throw IntakeError(.unsupportedFormat, "not a PNG or JPEG image (unrecognised leading bytes)")
+        guard let format = ImageFormat(sniffing: data) else {
+            throw IntakeError(.unsupportedFormat, "not a PNG, JPEG or TIFF image (unrecognised leading bytes)")
         }
         let image = try ImageCodec.decode(data, format: format, limits: limits)
         let shape = Volume.Shape(channels: image.channels, depth: 1, rows: image.height, cols: image.width)
