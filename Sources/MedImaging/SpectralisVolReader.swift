@@ -74,6 +74,9 @@ public struct SpectralisVolReader: Sendable {
         guard sizeX > 0, sizeZ > 0, numBScans > 0, sloX >= 0, sloY >= 0 else {
             throw IntakeError(.invalidAttribute, "implausible .vol sizes: SizeX \(sizeX), SizeZ \(sizeZ), NumBScans \(numBScans), SLO \(sloX)x\(sloY)")
         }
+        guard [scaleX, scaleZ].allSatisfy({ $0.isFinite && $0 > 0 }), distance.isFinite, distance >= 0 else {
+            throw IntakeError(.invalidAttribute, "implausible .vol scales: ScaleX \(scaleX), ScaleZ \(scaleZ), Distance \(distance)")
+        }
         guard sizeX * sizeZ <= limits.maxPixelsPerImage, sloX * sloY <= limits.maxPixelsPerImage else {
             throw IntakeError(.tooLarge, "B-scan \(sizeZ)x\(sizeX) or SLO \(sloY)x\(sloX) exceeds the pixel limit")
         }

@@ -65,7 +65,10 @@ import Testing
 
     @Test func implausibleVolSizesAreInvalidAttributes() throws {
         var bytes = [UInt8](try Data(contentsOf: Fixtures.url("oct/test_volume.vol")))
-        bytes[12..<16] = [0, 0, 0, 0]  // SizeX = 0
+        var zeroWidth = bytes
+        zeroWidth[12..<16] = [0, 0, 0, 0]  // SizeX = 0
+        #expect(Fixtures.reason { try SpectralisVolReader().read(data: Data(zeroWidth)) } == .invalidAttribute)
+        bytes[24..<32] = [0, 0, 0, 0, 0, 0, 0xF8, 0x7F]  // ScaleX = NaN
         #expect(Fixtures.reason { try SpectralisVolReader().read(data: Data(bytes)) } == .invalidAttribute)
     }
 }

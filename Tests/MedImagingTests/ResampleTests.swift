@@ -44,6 +44,14 @@ import Testing
         #expect(out.voxels.allSatisfy { abs($0 - 1) < 1e-6 })
     }
 
+    @Test func degenerateInputsDoNotTrap() {
+        let empty = Volume(voxels: [], shape: Volume.Shape(rows: 0, cols: 0))
+        #expect(empty.resized(rows: 3, cols: 2, mode: .bilinear).voxels == [0, 0, 0, 0, 0, 0])
+        var unknown = Volume(voxels: [1, 2, 3, 4], shape: Volume.Shape(rows: 2, cols: 2))
+        unknown.geometry.spacing = [0, .nan, 1]  // no PixelSpacing: sizes stay as they are
+        #expect(unknown.resampled(toSpacing: [0.5, 0.5, 1], mode: .bilinear).shape == unknown.shape)
+    }
+
     @Test func resamplesToSpacing() throws {
         let scan = try SpectralisVolReader().read(Fixtures.url("oct/test_volume.vol"))
         // 50 A-scans at 0.011819 mm -> 0.02 mm gives round(29.5475) = 30 columns; 40 rows at 0.003872 -> 0.004 mm gives 39.
