@@ -23,7 +23,7 @@ let package = Package(
         // The only C++ in the project: a small C API over DCMTK and OpenJPEG.
         .target(
             name: "CDicom",
-            cxxSettings: [.unsafeFlags(["-std=c++17", "-Wno-deprecated-declarations"])],
+            cxxSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5", "-Wno-deprecated-declarations"])],
             linkerSettings: dcmtkLibraries
         ),
         // libpng / libjpeg behind a C shim (both report errors through longjmp, which Swift cannot catch).
@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "MedEngine", dependencies: ["COpenBLAS", "NumPyFormat"]),
         .executableTarget(
             name: "medlens",
-            dependencies: ["MedImaging", "MedEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MedImaging", "MedEngine", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "medlensd",

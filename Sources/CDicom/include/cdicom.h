@@ -57,6 +57,9 @@ long cdicom_get_u16_array(cdicom_file *file, cdicom_path path, uint16_t *buffer,
 /// Transfer syntax UID that the dataset was read in (the meta header's, or the detected one).
 void cdicom_transfer_syntax(cdicom_file *file, char *buffer, size_t capacity);
 
+/// Non-empty when the object could only be parsed by recovering from an error (the text says which).
+void cdicom_parse_warning(cdicom_file *file, char *buffer, size_t capacity);
+
 typedef struct {
     uint32_t rows, cols, frames, samples;
     uint16_t bits_allocated, bits_stored, high_bit, pixel_representation, planar_configuration;

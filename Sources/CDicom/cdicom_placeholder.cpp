@@ -1,2 +1,0 @@
-// Implementation lands in dicom_file.cpp and friends.
-#include "cdicom.h"

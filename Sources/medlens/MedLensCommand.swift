@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct MedLens: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "medlens",
+        abstract: "MedLens administration and one-shot tools: read scans, export and render them.",
+        subcommands: [Inspect.self, Export.self, Bench.self])
+}

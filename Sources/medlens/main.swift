@@ -1,6 +1,0 @@
-import ArgumentParser
-
-@main
-struct Main: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "medlens")
-}
