@@ -19,7 +19,7 @@ enum ImageCodec {
         var image = ic_image()
         var message = [CChar](repeating: 0, count: Int(IC_MESSAGE_SIZE))
         let status = data.withUnsafeBytes { raw in
-            decoder(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, UInt64(limits.maxPixelsPerImage), &image, &message)
+            decoder(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, UInt64(limits.maxPixels), &image, &message)
         }
         defer { ic_image_free(&image) }
         guard status == Int32(IC_OK.rawValue) else {

@@ -77,7 +77,7 @@ public struct SpectralisVolReader: Sendable {
         guard [scaleX, scaleZ].allSatisfy({ $0.isFinite && $0 > 0 }), distance.isFinite, distance >= 0 else {
             throw IntakeError(.invalidAttribute, "implausible .vol scales: ScaleX \(scaleX), ScaleZ \(scaleZ), Distance \(distance)")
         }
-        guard sizeX * sizeZ <= limits.maxPixelsPerImage, sloX * sloY <= limits.maxPixelsPerImage else {
+        guard sizeX * sizeZ <= limits.maxPixels, sloX * sloY <= limits.maxPixels else {
             throw IntakeError(.tooLarge, "B-scan \(sizeZ)x\(sizeX) or SLO \(sloY)x\(sloX) exceeds the pixel limit")
         }
         let shape = Volume.Shape(channels: 1, depth: numBScans, rows: sizeZ, cols: sizeX)

@@ -38,8 +38,8 @@ enum TIFFDecoder {
             throw IntakeError(.unsupportedFormat, "TIFF with \(samples) sample(s) of \(bits) bits, photometric \(photometric), is not supported")
         }
         guard width > 0, height > 0 else { throw IntakeError(.invalidAttribute, "TIFF has zero width or height") }
-        guard width <= limits.maxPixelsPerImage, height <= limits.maxPixelsPerImage,  // keeps the product from overflowing
-              width * height <= limits.maxPixelsPerImage else { throw IntakeError(.tooLarge, "TIFF exceeds the pixel limit") }
+        guard width <= limits.maxPixels, height <= limits.maxPixels,  // keeps the product from overflowing
+              width * height <= limits.maxPixels else { throw IntakeError(.tooLarge, "TIFF exceeds the pixel limit") }
 
         let offsets = fields[Tag.stripOffsets.rawValue] ?? [], counts = fields[Tag.stripByteCounts.rawValue] ?? []
         guard !offsets.isEmpty, offsets.count == counts.count else { throw IntakeError(.invalidAttribute, "TIFF strip tables are missing or differ in length") }

@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func pixelLimitRejectsBeforeDecoding() {
-        let small = PhotoReader(limits: IntakeLimits(maxPixelsPerImage: 100 * 100))
+        let small = PhotoReader(limits: IntakeLimits(maxPixels: 100 * 100))
         #expect(Fixtures.reason { try small.read(Fixtures.url("photo/1681_left.jpg")) } == .tooLarge)
         #expect(Fixtures.reason { try small.read(Fixtures.url("photo/png/rgb16.png")) } == nil)
     }

@@ -73,7 +73,7 @@ import Testing
             #expect(Fixtures.reason { try reader.read(data: data.prefix(length)) } == .truncated, "cut at \(length)")
         }
         #expect(Fixtures.reason { try reader.read(Fixtures.url("photo/1681_left.jpg")) } == .unsupportedFormat)
-        let tight = SpectralisVolReader(limits: IntakeLimits(maxVoxels: 1000))
+        let tight = SpectralisVolReader(limits: IntakeLimits(maxPixels: 1000))
         #expect(Fixtures.reason { try tight.read(Fixtures.url("oct/test_volume.vol")) } == .tooLarge)
     }
 }
