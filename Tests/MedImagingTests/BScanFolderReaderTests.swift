@@ -23,6 +23,7 @@ import Testing
 
     @Test func readsPNGBScansWrittenByOurWriter() throws {
         let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         for index in [1, 2, 10] {
             let pixels = (0..<12).map { UInt8($0 + 20 * index) }
             try PNGWriter.write(RasterImage(width: 4, height: 3, channels: 1, pixels: pixels), to: folder.appendingPathComponent("scan_\(index).png"))
@@ -37,6 +38,7 @@ import Testing
 
     @Test func keepsChannelsOutermostForColourSlices() throws {
         let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         for index in 1...2 {
             let pixels: [UInt8] = [UInt8(index), 100, 200, UInt8(index), 101, 201]  // 2 pixels, RGB interleaved
             try PNGWriter.write(RasterImage(width: 2, height: 1, channels: 3, pixels: pixels), to: folder.appendingPathComponent("B\(index).png"))
@@ -48,6 +50,7 @@ import Testing
 
     @Test func mismatchedSizesAreAnInconsistentSeries() throws {
         let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try PNGWriter.write(RasterImage(width: 2, height: 2, channels: 1, pixels: [1, 2, 3, 4]), to: folder.appendingPathComponent("B1.png"))
         try PNGWriter.write(RasterImage(width: 2, height: 1, channels: 1, pixels: [1, 2]), to: folder.appendingPathComponent("B2.png"))
         #expect(Fixtures.reason { try BScanFolderReader().read(folder) } == .inconsistentSeries)
@@ -55,6 +58,7 @@ import Testing
 
     @Test func emptyMissingAndBrokenFolders() throws {
         let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         #expect(Fixtures.reason { try BScanFolderReader().read(folder) } == .empty)
         #expect(Fixtures.reason { try BScanFolderReader().read(folder.appendingPathComponent("absent")) } == .notFound)
         try FileManager.default.copyItem(at: Fixtures.url("photo/png/truncated.png"), to: folder.appendingPathComponent("B1.png"))

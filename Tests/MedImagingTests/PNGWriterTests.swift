@@ -27,7 +27,9 @@ import Testing
     }
 
     @Test func writesFiles() throws {
-        let url = try Fixtures.temporaryFolder().appendingPathComponent("grey.png")
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("grey.png")
         try PNGWriter.write(RasterImage(width: 2, height: 2, channels: 1, pixels: [0, 85, 170, 255]), to: url)
         #expect(try PhotoReader().read(url).voxels == [0, 85, 170, 255])
         let unwritable = URL(fileURLWithPath: "/nonexistent-folder/x.png")

@@ -28,6 +28,7 @@ import Testing
 
     @Test func sniffsByContentNotExtension() throws {
         let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let misnamed = folder.appendingPathComponent("fundus.png")
         try FileManager.default.copyItem(at: Fixtures.url("photo/1410_left.jpg"), to: misnamed)
         #expect(try reader.read(misnamed).metadata.kind == "jpeg")
