@@ -26,6 +26,22 @@ import Testing
         #expect(mean > 20 && mean < 120)  // the data set's B-scans average 31...72 grey levels
     }
 
+    /// Pillow (its own libjpeg build) decoded the same files; tools/imaging/make_photo_refs.py kept a centre crop.
+    @Test(arguments: ["1681_left.jpg", "1410_left.jpg", "DME-9603124-1.jpeg"])
+    func jpegPixelsMatchPillow(name: String) throws {
+        let volume = try reader.read(Fixtures.url("photo/\(name)"))
+        let reference = try Fixtures.npy("photo/refs/\(URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent)_crop.npy")
+        var crop: [Float] = []
+        for c in 0..<volume.shape.channels {
+            for r in 224..<288 {
+                let start = (c * volume.shape.rows + r) * volume.shape.cols + 224
+                crop += volume.voxels[start..<(start + 64)]
+            }
+        }
+        #expect(reference.shape == [volume.shape.channels, 1, 64, 64])
+        #expect(Fixtures.maxDifference(crop, reference.data) <= 1)  // libjpeg builds may round the IDCT differently
+    }
+
     @Test func sniffsByContentNotExtension() throws {
         let folder = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
