@@ -32,6 +32,8 @@ public enum IntensityStep: Sendable, Equatable {
     case percentileClip(lower: Double, upper: Double)
     /// x * factor + offset, e.g. 1/255 for 8-bit photographs.
     case scale(factor: Float, offset: Float)
+    /// sign(x) * |x|^exponent: OCT reflectivity is shown and often modelled as its 4th root (exponent 0.25).
+    case power(exponent: Float)
 
     func apply(to volume: inout Volume) throws(IntakeError) {
         switch self {
@@ -74,6 +76,9 @@ public enum IntensityStep: Sendable, Equatable {
             volume.transformVoxels { min(max($0, low), high) }
         case let .scale(factor, offset):
             volume.transformVoxels { $0 * factor + offset }
+        case let .power(exponent):
+            guard exponent.isFinite, exponent > 0 else { throw IntakeError(.invalidAttribute, "power exponent \(exponent) is not positive") }
+            volume.transformVoxels { $0 < 0 ? -Foundation.pow(-$0, exponent) : Foundation.pow($0, exponent) }
         }
     }
 
@@ -136,8 +141,10 @@ extension Volume {
 
 /// JSON form: an object with "op" naming the step and its parameters beside it.
 extension IntensityStep: Codable {
-    private enum Key: String, CodingKey { case op, center, width, perChannel = "per_channel", mean, std, lower, upper, factor, offset }
-    private enum Op: String, Codable { case window, minMax = "min_max", zScore = "z_score", normalize, percentileClip = "percentile_clip", scale }
+    private enum Key: String, CodingKey { case op, center, width, perChannel = "per_channel", mean, std, lower, upper, factor, offset, exponent }
+    private enum Op: String, Codable {
+        case window, minMax = "min_max", zScore = "z_score", normalize, percentileClip = "percentile_clip", scale, power
+    }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
@@ -148,6 +155,7 @@ extension IntensityStep: Codable {
         case .normalize: self = .normalize(mean: try c.decode([Float].self, forKey: .mean), std: try c.decode([Float].self, forKey: .std))
         case .percentileClip: self = .percentileClip(lower: try c.decode(Double.self, forKey: .lower), upper: try c.decode(Double.self, forKey: .upper))
         case .scale: self = .scale(factor: try c.decode(Float.self, forKey: .factor), offset: try c.decodeIfPresent(Float.self, forKey: .offset) ?? 0)
+        case .power: self = .power(exponent: try c.decode(Float.self, forKey: .exponent))
         }
     }
 
@@ -162,6 +170,7 @@ extension IntensityStep: Codable {
         case let .percentileClip(lower, upper):
             try c.encode(Op.percentileClip, forKey: .op); try c.encode(lower, forKey: .lower); try c.encode(upper, forKey: .upper)
         case let .scale(factor, offset): try c.encode(Op.scale, forKey: .op); try c.encode(factor, forKey: .factor); try c.encode(offset, forKey: .offset)
+        case let .power(exponent): try c.encode(Op.power, forKey: .op); try c.encode(exponent, forKey: .exponent)
         }
     }
 }

@@ -1,6 +1,7 @@
 /// 8-bit pictures of a volume for `medlens render` and overlays: a middle slice, and a projection through it.
 /// Grey maps through the volume's first window when it has one, else its own min...max; 3 channels render as RGB,
-/// other channel counts show their first channel.
+/// other channel counts show their first channel. Spectralis reflectivity (kind `oct-vol`) is shown as its 4th
+/// root first, as Heidelberg's viewer does: linear, nearly all of it would be black.
 public enum VolumeRender {
     public enum Projection: String, Sendable, Codable { case mean, max }
 
@@ -16,8 +17,11 @@ public enum VolumeRender {
             let start = (channel * shape.depth + middle) * shape.sliceCount
             planes.append(Array(volume.voxels[start..<(start + shape.sliceCount)]))
         }
-        return raster(planes, width: shape.cols, height: shape.rows, window: volume.metadata.windows.first)
+        return raster(planes, width: shape.cols, height: shape.rows, window: volume.metadata.windows.first,
+                      power: displayExponent(volume))
     }
+
+    static func displayExponent(_ volume: Volume) -> Float? { volume.metadata.kind == "oct-vol" ? 0.25 : nil }
 
     /// En-face view: the default axis is `rows` for OCT volumes (kind `oct-*` or `bscan-folder`), else `depth`.
     public static func projection(of volume: Volume, _ projection: Projection = .mean, along axis: Axis? = nil) -> RasterImage {
@@ -50,12 +54,13 @@ public enum VolumeRender {
             planes.append(plane)
         }
         // A projection's range differs from a slice's, so it is scaled to its own min...max, not the window.
-        return raster(planes, width: width, height: height, window: nil)
+        return raster(planes, width: width, height: height, window: nil, power: displayExponent(volume))
     }
 
     /// Maps planes to interleaved 8-bit: through the window (DICOM linear) or the planes' joint min...max.
-    static func raster(_ planes: [[Float]], width: Int, height: Int, window: Window?) -> RasterImage {
+    static func raster(_ planes: [[Float]], width: Int, height: Int, window: Window?, power: Float? = nil) -> RasterImage {
         var grey = Volume(voxels: Array(planes.joined()), shape: Volume.Shape(channels: planes.count, rows: height, cols: width))
+        if let power { try? IntensityStep.power(exponent: power).apply(to: &grey) }
         let step: IntensityStep = window.map { .window(center: $0.center, width: $0.width) } ?? .minMax
         // Only an explicit window below width 1 can fail; fall back to min...max for it.
         if (try? step.apply(to: &grey)) == nil { try? IntensityStep.minMax.apply(to: &grey) }

@@ -24,6 +24,11 @@ import Testing
         #expect(out.voxels == [0, 0.5, 1])
     }
 
+    @Test func powerKeepsSign() throws {
+        #expect(try IntensityPipeline([.power(exponent: 0.25)]).applied(to: ramp([16, 0, -81, 1])).voxels == [2, 0, -3, 1])
+        #expect(Fixtures.reason { try IntensityPipeline([.power(exponent: 0)]).applied(to: ramp([1])) } == .invalidAttribute)
+    }
+
     @Test func minMaxAndScale() throws {
         let out = try IntensityPipeline([.minMax]).applied(to: ramp([10, 20, 30]))
         #expect(out.voxels == [0, 0.5, 1])
@@ -62,12 +67,13 @@ import Testing
         {"steps": [{"op": "percentile_clip", "lower": 0.5, "upper": 99.5}, {"op": "min_max"},
                    {"op": "normalize", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
                    {"op": "window", "center": 40, "width": 400}, {"op": "z_score", "per_channel": true},
-                   {"op": "scale", "factor": 0.5}]}
+                   {"op": "scale", "factor": 0.5}, {"op": "power", "exponent": 0.25}]}
         """
         let pipeline = try JSONDecoder().decode(IntensityPipeline.self, from: Data(json.utf8))
         #expect(pipeline.steps == [.percentileClip(lower: 0.5, upper: 99.5), .minMax,
                                    .normalize(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]),
-                                   .window(center: 40, width: 400), .zScore(perChannel: true), .scale(factor: 0.5, offset: 0)])
+                                   .window(center: 40, width: 400), .zScore(perChannel: true), .scale(factor: 0.5, offset: 0),
+                                   .power(exponent: 0.25)])
         let again = try JSONDecoder().decode(IntensityPipeline.self, from: JSONEncoder().encode(pipeline))
         #expect(again == pipeline)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(IntensityPipeline.self, from: Data(#"{"steps":[{"op":"gamma"}]}"#.utf8)) }
