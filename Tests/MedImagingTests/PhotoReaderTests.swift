@@ -42,6 +42,14 @@ import Testing
         #expect(Fixtures.maxDifference(crop, reference.data) <= 1)  // identical here; other libjpeg builds may round the IDCT by 1
     }
 
+    @Test func progressiveJPEGMatchesPillowAndCMYKIsRefused() throws {
+        let progressive = try reader.read(Fixtures.url("photo/refs/progressive.jpg"))
+        let expected = try Fixtures.npy("photo/refs/progressive_expected.npy")
+        #expect(progressive.shape.array == expected.shape)
+        #expect(Fixtures.maxDifference(progressive.voxels, expected.data) <= 1)
+        #expect(Fixtures.reason { try reader.read(Fixtures.url("photo/refs/cmyk.jpg")) } == .unsupportedPixelFormat)
+    }
+
     @Test func sniffsByContentNotExtension() throws {
         let folder = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
