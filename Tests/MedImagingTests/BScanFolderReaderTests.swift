@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func readsPNGBScansWrittenByOurWriter() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         for index in [1, 2, 10] {
             let pixels = (0..<12).map { UInt8($0 + 20 * index) }
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func keepsChannelsOutermostForColourSlices() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         for index in 1...2 {
             let pixels: [UInt8] = [UInt8(index), 100, 200, UInt8(index), 101, 201]  // 2 pixels, RGB interleaved
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func mismatchedSizesAreAnInconsistentSeries() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         try PNGWriter.write(RasterImage(width: 2, height: 2, channels: 1, pixels: [1, 2, 3, 4]), to: folder.appendingPathComponent("B1.png"))
         try PNGWriter.write(RasterImage(width: 2, height: 1, channels: 1, pixels: [1, 2]), to: folder.appendingPathComponent("B2.png"))
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func emptyMissingAndBrokenFolders() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect(Fixtures.reason { try BScanFolderReader().read(folder) } == .empty)
         #expect(Fixtures.reason { try BScanFolderReader().read(folder.appendingPathComponent("absent")) } == .notFound)

@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func writesFiles() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("grey.png")
         try PNGWriter.write(RasterImage(width: 2, height: 2, channels: 1, pixels: [0, 85, 170, 255]), to: url)

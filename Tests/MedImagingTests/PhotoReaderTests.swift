@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func sniffsByContentNotExtension() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let misnamed = folder.appendingPathComponent("fundus.png")
         try FileManager.default.copyItem(at: Fixtures.url("photo/1410_left.jpg"), to: misnamed)

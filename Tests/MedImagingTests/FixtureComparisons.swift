@@ -3,21 +3,9 @@ import MedImaging
 import NumPyFormat
 import Testing
 
-/// Paths into the repository's fixtures/ (never ../shared), and comparison helpers shared by the tests.
-enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fixtures")
-
-    static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
-
+/// Reading .npy references and comparing decoded volumes with them, for the imaging tests.
+extension Fixtures {
     static func npy(_ relative: String) throws -> NPYArray { try NPYArray.read(from: url(relative)) }
-
-    /// A fresh empty folder under the system temporary directory.
-    static func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("medimaging-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
 
     /// A Volume from a C x D x H x W array.
     static func volume(_ array: NPYArray) -> Volume {
