@@ -47,7 +47,14 @@ public enum ScanReader {
                     throw IntakeError(.tooLarge, "\(size) bytes exceed the limit of \(limits.maxFileBytes)")
                 }
                 if let kind = OCTAndPhotoReader.kind(of: file) {
-                    result.volumes += try OCTAndPhotoReader.volumes(at: file, kind: kind, limits: limits)
+                    do {
+                        result.volumes += try OCTAndPhotoReader.volumes(at: file, kind: kind, limits: limits)
+                    } catch {
+                        // Leading bytes can mislead (a headless big-endian DICOM file can open like a TIFF):
+                        // a file DCMTK reads is DICOM after all; otherwise the photo reader's reason stands.
+                        guard let header = try? DicomReader.header(at: file) else { throw error }
+                        headers.append(header)
+                    }
                 } else {
                     headers.append(try DicomReader.header(at: file))
                 }
