@@ -304,6 +304,8 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
             ok(status);
             return 1;
         }
+        if (info.bits_allocated == 1 && info.encapsulated)
+            return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "compressed 1-bit pixel data is not supported");
         if (info.bits_allocated == 1 && !info.encapsulated) {
             if (!decodeBits(pixels, frame, layout, out, status)) return 0;
             ok(status);
@@ -347,6 +349,10 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         OFString model;
         OFCondition condition = pixels->getUncompressedFrame(data, frame, startFragment, buffer.get(), frameSize + (frameSize & 1), model);
         if (condition.bad()) return failDCMTK(condition, status);
+        // A decoder may return fewer bytes than the header's geometry needs; never read past them.
+        if (frameSize < values * (info.bits_allocated / 8))
+            return fail(status, CDICOM_DECODE_FAILED, "decoded frame has " + std::to_string(frameSize) + " bytes, the header needs " +
+                        std::to_string(values * (info.bits_allocated / 8)));
         if (info.bits_allocated == 8 && isBigEndian(ts) && pixels->getVR() == EVR_OW) {
             // 8-bit samples in an OW value were swapped as 16-bit words on reading; undo that.
             for (Uint32 i = 0; i + 1 < frameSize; i += 2) std::swap(buffer[i], buffer[i + 1]);
