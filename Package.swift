@@ -50,6 +50,8 @@ let package = Package(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Runs the built executables; depends on them only through the build folder.
+        .testTarget(name: "MedLensCLITests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedLensCoreTests", dependencies: ["MedLensCore"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
