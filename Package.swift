@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // The only C++ in the project: a small C API over DCMTK and OpenJPEG.
@@ -36,6 +37,7 @@ let package = Package(
         .target(name: "NumPyFormat"),
         .target(name: "MedImaging", dependencies: ["CDicom", "CImageCodecs", "NumPyFormat"]),
         .target(name: "MedEngine", dependencies: ["COpenBLAS", "NumPyFormat"]),
+        .target(name: "MedLensCore", dependencies: ["MedImaging", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "medlens",
             dependencies: ["MedImaging", "MedEngine", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -48,6 +50,11 @@ let package = Package(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Runs the built executables; depends on them only through the build folder.
+        .testTarget(name: "MedLensCLITests", dependencies: ["NumPyFormat"]),
+        .testTarget(name: "MedLensCoreTests", dependencies: ["MedLensCore"]),
+        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
+        .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -1,7 +1,6 @@
 // Opening DICOM streams and reading attributes without touching pixel data.
 #include "internal.h"
 
-#include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmjpeg/djdecode.h"
 #include "dcmtk/dcmjpls/djdecode.h"
@@ -10,6 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+
+#include <sys/mman.h>
+#include <unistd.h>
 #include <mutex>
 #include <shared_mutex>
 
@@ -165,25 +167,31 @@ extern "C" cdicom_file *cdicom_open_file(const char *path, cdicom_status *status
 }
 
 extern "C" cdicom_file *cdicom_open_memory(const uint8_t *data, size_t length, cdicom_status *status) {
-    try {
-        initialise();
-        if (!data || length == 0) return fail(status, CDICOM_NOT_DICOM, "empty input"), nullptr;
-        auto *file = new cdicom_file();
-        OFCondition condition = loadWithRetry(file, [&] {
-            DcmInputBufferStream stream;
-            stream.setBuffer(data, static_cast<offile_off_t>(length));
-            stream.setEos();
-            file->format.transferInit();
-            OFCondition read = file->format.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
-            file->format.transferEnd();
-            return read;
-        });
-        return finishOpen(file, condition, hasPreamble(data, length), status);
-    } catch (const std::exception &error) {
-        return fail(status, CDICOM_DECODE_FAILED, std::string("exception: ") + error.what()), nullptr;
-    } catch (...) {
-        return fail(status, CDICOM_DECODE_FAILED, "unknown exception while reading"), nullptr;
+    // DCMTK checks value lengths against what is left only when it reads a file; from a memory buffer it would
+    // allocate whatever a corrupt length claims. So the bytes go to an anonymous in-memory file first.
+    if (!data || length == 0) return fail(status, CDICOM_NOT_DICOM, "empty input"), nullptr;
+    const int fd = memfd_create("cdicom", MFD_CLOEXEC);
+    if (fd < 0) return fail(status, CDICOM_IO_ERROR, std::string("memfd_create: ") + std::strerror(errno)), nullptr;
+    for (size_t written = 0; written < length;) {
+        const ssize_t n = ::write(fd, data + written, length - written);
+        if (n <= 0) {
+            ::close(fd);
+            return fail(status, CDICOM_IO_ERROR, std::string("write: ") + std::strerror(errno)), nullptr;
+        }
+        written += size_t(n);
     }
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    cdicom_file *file = cdicom_open_file(path.c_str(), status);
+    if (!file) {
+        ::close(fd);
+        return nullptr;
+    }
+    file->memoryFile = fd;
+    return file;
+}
+
+cdicom_file::~cdicom_file() {
+    if (memoryFile >= 0) ::close(memoryFile);
 }
 
 extern "C" void cdicom_close(cdicom_file *file) { delete file; }

@@ -12,6 +12,8 @@
 
 struct cdicom_file {
     DcmFileFormat format;
+    int memoryFile = -1;         // memfd behind cdicom_open_memory; DCMTK re-reads large values from it
+    ~cdicom_file();
     std::string transferSyntax;  // UID from the meta header, or the detected syntax for bare datasets
     std::string warning;         // set when the object was only readable leniently
 };
@@ -31,6 +33,26 @@ int decodeJPEG2000(const std::vector<Uint8> &codestream, uint32_t rows, uint32_t
                    float *out, std::string &error);
 
 bool isJPEG2000(const std::string &transferSyntax);
+
+/// The encapsulated pixel data sequence of the original transfer syntax, or nullptr.
+DcmPixelSequence *pixelSequence(DcmPixelData *pixels);
+/// Concatenates the fragments of one frame (see fragments.cpp for how frames are found).
+bool collectFrame(DcmPixelSequence *sequence, uint32_t frame, uint32_t frames, std::vector<Uint8> &bytes);
+/// Checks an RLE frame's segment table against the frame's length.
+bool validRLEHeader(const std::vector<Uint8> &frame, std::string &error);
+
+/// How native samples are laid out in a frame buffer.
+struct Layout {
+    uint32_t rows, cols, samples, bitsAllocated, bitsStored, highBit;
+    bool isSigned, planar;
+};
+
+/// Byte-aligned samples (8, 16, 32 bits) to planar floats: shifted to the high bit, masked, sign-extended.
+void unpack(const Uint8 *raw, const Layout &layout, float *out);
+/// Native YBR_FULL_422 (Y1 Y2 Cb Cr per pixel pair) to full-resolution planar YBR.
+void upsample422(const Uint8 *raw, const Layout &layout, float *out);
+/// 1-bit samples of frame `frame`, which may start mid-byte.
+int decodeBits(DcmPixelData *pixels, uint32_t frame, const Layout &layout, float *out, cdicom_status *status);
 
 }  // namespace cdicom
 

@@ -82,6 +82,14 @@ int cdicom::decodeJPEG2000(const std::vector<Uint8> &codestream, uint32_t rows, 
     opj_stream_set_seek_function(d.stream, seekStream);
 
     if (!opj_read_header(d.stream, d.codec, &d.image) || !d.image) { error = "invalid codestream header"; return 0; }
+    // OpenJPEG allocates what the SIZ marker declares; a corrupt one must not make it allocate gigabytes.
+    const uint64_t width = d.image->x1 - d.image->x0, height = d.image->y1 - d.image->y0;
+    if (width != cols || height != rows || d.image->numcomps < samples || d.image->numcomps > 4) {
+        error = "codestream is " + std::to_string(width) + "x" + std::to_string(height) + " with " +
+                std::to_string(d.image->numcomps) + " components; the header says " + std::to_string(cols) + "x" +
+                std::to_string(rows) + " with " + std::to_string(samples);
+        return 0;
+    }
     if (!opj_decode(d.codec, d.stream, d.image) || !opj_end_decompress(d.codec, d.stream)) {
         error = "codestream decoding failed";
         return 0;

@@ -2,7 +2,6 @@
 #include "internal.h"
 
 #include "dcmtk/dcmdata/dcpixseq.h"
-#include "dcmtk/dcmdata/dcpxitem.h"
 
 #include <cstring>
 #include <memory>
@@ -26,118 +25,23 @@ DcmPixelData *pixelData(cdicom_file *file) {
     return element->ident() == EVR_PixelData ? static_cast<DcmPixelData *>(element) : nullptr;
 }
 
-DcmPixelSequence *pixelSequence(DcmPixelData *pixels) {
-    E_TransferSyntax xfer = EXS_Unknown;
-    const DcmRepresentationParameter *param = nullptr;
-    pixels->getOriginalRepresentationKey(xfer, param);
-    DcmPixelSequence *sequence = nullptr;
-    if (pixels->getEncapsulatedRepresentation(xfer, param, sequence).good()) return sequence;
-    return nullptr;
+// Float Pixel Data (OF) or Double Float Pixel Data (OD), as parametric maps carry; bits is 32 or 64.
+DcmElement *floatPixels(cdicom_file *file, int &bits) {
+    DcmElement *element = nullptr;
+    DcmDataset *data = dataset(file);
+    bits = 0;
+    if (data && data->findAndGetElement(DCM_FloatPixelData, element).good() && element && element->getLength() > 0) bits = 32;
+    else if (data && data->findAndGetElement(DCM_DoubleFloatPixelData, element).good() && element && element->getLength() > 0) bits = 64;
+    else element = nullptr;
+    return element;
 }
 
-// Finds the fragments of one frame: the Basic Offset Table when present, one fragment per frame when the
-// counts agree, otherwise a new frame at every fragment that opens a JPEG 2000 codestream.
-bool collectFrame(DcmPixelSequence *sequence, uint32_t frame, uint32_t frames, std::vector<Uint8> &bytes) {
-    const unsigned long items = sequence->card();
-    if (items < 2) return false;
-    std::vector<std::pair<Uint8 *, Uint32>> fragments;
-    for (unsigned long i = 1; i < items; ++i) {
-        DcmPixelItem *item = nullptr;
-        Uint8 *data = nullptr;
-        if (sequence->getItem(item, i).bad() || !item) return false;
-        Uint32 length = item->getLength();
-        if (length > 0 && (item->getUint8Array(data).bad() || !data)) return false;
-        fragments.emplace_back(data, length);
-    }
-    std::vector<size_t> first(frames + 1, fragments.size());
-    DcmPixelItem *table = nullptr;
-    Uint8 *offsets = nullptr;
-    const bool haveTable = sequence->getItem(table, 0).good() && table && table->getLength() >= 4 * frames &&
-                           table->getUint8Array(offsets).good() && offsets;
-    if (frames == 1) {
-        first[0] = 0;
-    } else if (haveTable) {
-        size_t position = 0, fragment = 0;
-        for (uint32_t f = 0; f < frames; ++f) {
-            // The Basic Offset Table is little endian: every encapsulated syntax is.
-            const Uint8 *o = offsets + 4 * f;
-            const Uint32 offset = Uint32(o[0]) | Uint32(o[1]) << 8 | Uint32(o[2]) << 16 | Uint32(o[3]) << 24;
-            while (fragment < fragments.size() && position < offset) position += 8 + fragments[fragment++].second;
-            if (position != offset) return false;
-            first[f] = fragment;
-        }
-    } else if (fragments.size() == frames) {
-        for (uint32_t f = 0; f < frames; ++f) first[f] = f;
-    } else {
-        uint32_t f = 0;
-        for (size_t i = 0; i < fragments.size() && f < frames; ++i) {
-            const Uint8 *d = fragments[i].first;
-            if (fragments[i].second >= 2 && d[0] == 0xFF && d[1] == 0x4F) first[f++] = i;
-        }
-        if (f != frames) return false;
-    }
-    if (frame >= frames || first[frame] >= fragments.size()) return false;
-    size_t end = fragments.size();
-    for (uint32_t f = frame + 1; f < frames; ++f) if (first[f] > first[frame]) { end = first[f]; break; }
-    bytes.clear();
-    for (size_t i = first[frame]; i < end; ++i) bytes.insert(bytes.end(), fragments[i].first, fragments[i].first + fragments[i].second);
-    return !bytes.empty();
-}
-
-struct Layout {
-    uint32_t rows, cols, samples, bitsAllocated, bitsStored, highBit;
-    bool isSigned, planar;
-};
-
-// Stored value of sample `index` in a byte-aligned buffer: shift to the high bit, mask, sign-extend.
-void unpack(const Uint8 *raw, const Layout &layout, float *out) {
-    const size_t pixels = size_t(layout.rows) * layout.cols;
-    const uint32_t bits = layout.bitsStored;
-    const uint32_t shift = layout.highBit + 1 >= bits ? layout.highBit + 1 - bits : 0;
-    const uint64_t mask = bits >= 32 ? 0xFFFFFFFFull : (1ull << bits) - 1;
-    const uint64_t sign = 1ull << (bits - 1);
-    for (uint32_t s = 0; s < layout.samples; ++s) {
-        float *plane = out + s * pixels;
-        for (size_t p = 0; p < pixels; ++p) {
-            const size_t index = layout.planar ? s * pixels + p : p * layout.samples + s;
-            uint64_t v;
-            switch (layout.bitsAllocated) {
-                case 8: v = raw[index]; break;
-                case 16: { Uint16 w; std::memcpy(&w, raw + 2 * index, 2); v = w; break; }
-                default: { Uint32 w; std::memcpy(&w, raw + 4 * index, 4); v = w; break; }
-            }
-            v = (v >> shift) & mask;
-            plane[p] = layout.isSigned && (v & sign) ? float(int64_t(v) - int64_t(mask) - 1) : float(v);
-        }
-    }
-}
-
-// Native YBR_FULL_422: each pair of pixels is stored as Y1 Y2 Cb Cr; chroma is repeated for both pixels.
-void upsample422(const Uint8 *raw, const Layout &layout, float *out) {
-    const size_t pixels = size_t(layout.rows) * layout.cols;
-    for (size_t p = 0; p < pixels; p += 2) {
-        const Uint8 *group = raw + 2 * p;
-        out[p] = group[0];
-        if (p + 1 < pixels) out[p + 1] = group[1];
-        for (int c = 1; c <= 2; ++c) {
-            out[c * pixels + p] = group[1 + c];
-            if (p + 1 < pixels) out[c * pixels + p + 1] = group[1 + c];
-        }
-    }
-}
-
-int decodeBits(DcmPixelData *pixels, uint32_t frame, const Layout &layout, float *out, cdicom_status *status) {
-    Uint8 *bytes = nullptr;
-    if (pixels->getUint8Array(bytes).bad() || !bytes) return fail(status, CDICOM_NO_PIXEL_DATA, "pixel data unreadable");
-    const size_t perFrame = size_t(layout.rows) * layout.cols * layout.samples;
-    const size_t firstBit = perFrame * frame;
-    if ((firstBit + perFrame + 7) / 8 > pixels->getLength())
-        return fail(status, CDICOM_TRUNCATED, "1-bit pixel data shorter than Rows x Columns x Frames");
-    for (size_t i = 0; i < perFrame; ++i) {
-        const size_t bit = firstBit + i;
-        out[i] = float((bytes[bit / 8] >> (bit % 8)) & 1);
-    }
-    return 1;
+// Maps a failed DCMTK pixel operation: no codec, a value cut short by the end of the file, or bad data.
+int failDCMTK(const OFCondition &condition, cdicom_status *status) {
+    cdicom_reason reason = CDICOM_DECODE_FAILED;
+    if (condition == EC_CannotChangeRepresentation) reason = CDICOM_UNSUPPORTED_TRANSFER_SYNTAX;
+    if (condition == EC_InvalidStream || condition == EC_StreamNotifyClient) reason = CDICOM_TRUNCATED;
+    return fail(status, reason, std::string("DCMTK: ") + condition.text());
 }
 
 int readLayout(cdicom_file *file, cdicom_pixel_info &info, cdicom_status *status) {
@@ -154,11 +58,9 @@ extern "C" int cdicom_get_pixel_info(cdicom_file *file, cdicom_pixel_info *info,
         std::memset(info, 0, sizeof *info);
         DcmPixelData *pixels = pixelData(file);
         DcmPixelSequence *sequence = pixels ? pixelSequence(pixels) : nullptr;
-        if (!pixels || (sequence ? sequence->card() < 2 : pixels->getLength() == 0)) {
-            if (data->tagExists(DCM_FloatPixelData) || data->tagExists(DCM_DoubleFloatPixelData))
-                return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "float pixel data is not supported");
+        DcmElement *floats = floatPixels(file, info->float_bits);
+        if (!floats && (!pixels || (sequence ? sequence->card() < 2 : pixels->getLength() == 0)))
             return fail(status, CDICOM_NO_PIXEL_DATA, pixels ? "pixel data element is empty" : "no pixel data element");
-        }
         info->rows = u16(data, DCM_Rows, 0);
         info->cols = u16(data, DCM_Columns, 0);
         info->samples = u16(data, DCM_SamplesPerPixel, 1);
@@ -180,6 +82,17 @@ extern "C" int cdicom_get_pixel_info(cdicom_file *file, cdicom_pixel_info *info,
             if (pixels->getDecompressedColorModel(data, model).good() && !model.empty()) photometric = model;
         }
         if (isJPEG2000(ts) && (photometric == "YBR_ICT" || photometric == "YBR_RCT")) photometric = "RGB";
+        if (floats) {
+            info->encapsulated = 0;
+            info->bits_allocated = info->bits_stored = uint16_t(info->float_bits);
+            const uint64_t needed = uint64_t(info->rows) * info->cols * info->samples * info->frames * (info->float_bits / 8);
+            if (info->rows == 0 || info->cols == 0 || info->samples != 1)
+                return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "float pixel data needs Rows, Columns and one sample");
+            if (floats->getLength() < needed) return fail(status, CDICOM_TRUNCATED, "float pixel data shorter than the frames need");
+            std::snprintf(info->photometric, sizeof info->photometric, "%s", photometric.c_str());
+            ok(status);
+            return 1;
+        }
         // Native YBR_FULL_422 is upsampled on decoding, so callers receive full-resolution YBR_FULL.
         std::snprintf(info->photometric, sizeof info->photometric, "%s",
                       !info->encapsulated && photometric == "YBR_FULL_422" ? "YBR_FULL" : photometric.c_str());
@@ -224,6 +137,22 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         Layout layout{info.rows, info.cols, info.samples, info.bits_allocated, info.bits_stored, info.high_bit,
                       info.pixel_representation == 1, info.planar_configuration == 1 && info.samples > 1};
 
+        if (info.float_bits) {
+            int bits = 0;
+            DcmElement *floats = floatPixels(file, bits);
+            const size_t offset = values * frame;
+            if (bits == 32) {
+                Float32 *v = nullptr;
+                if (floats->getFloat32Array(v).bad() || !v) return fail(status, CDICOM_DECODE_FAILED, "float pixel data unreadable");
+                std::copy(v + offset, v + offset + values, out);
+            } else {
+                Float64 *v = nullptr;
+                if (floats->getFloat64Array(v).bad() || !v) return fail(status, CDICOM_DECODE_FAILED, "double pixel data unreadable");
+                for (size_t i = 0; i < values; ++i) out[i] = float(v[offset + i]);
+            }
+            ok(status);
+            return 1;
+        }
         if (isJPEG2000(ts)) {
             DcmPixelSequence *sequence = pixelSequence(pixels);
             std::vector<Uint8> codestream;
@@ -235,20 +164,26 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
             ok(status);
             return 1;
         }
+        if (info.bits_allocated == 1 && info.encapsulated)
+            return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "compressed 1-bit pixel data is not supported");
         if (info.bits_allocated == 1 && !info.encapsulated) {
             if (!decodeBits(pixels, frame, layout, out, status)) return 0;
             ok(status);
             return 1;
         }
+        if (isRLE(ts)) {
+            DcmPixelSequence *sequence = pixelSequence(pixels);
+            std::vector<Uint8> bytes;
+            std::string error;
+            if (!sequence || !collectFrame(sequence, frame, info.frames, bytes))
+                return fail(status, CDICOM_DECODE_FAILED, "cannot locate the RLE fragments of this frame");
+            if (!validRLEHeader(bytes, error)) return fail(status, CDICOM_DECODE_FAILED, error);
+        }
         if (info.encapsulated && info.frames == 1) {
             // Decompressing the whole dataset copes with frames split over several fragments, which DCMTK's
             // frame-level RLE path gets wrong; a single frame costs no more memory either way.
             OFCondition converted = data->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
-            if (converted.bad()) {
-                const bool noCodec = converted == EC_CannotChangeRepresentation;
-                return fail(status, noCodec ? CDICOM_UNSUPPORTED_TRANSFER_SYNTAX : CDICOM_DECODE_FAILED,
-                            std::string("DCMTK: ") + converted.text());
-            }
+            if (converted.bad()) return failDCMTK(converted, status);
             pixels = pixelData(file);
             if (!pixels) return fail(status, CDICOM_DECODE_FAILED, "pixel data lost in decompression");
             layout.planar = u16(data, DCM_PlanarConfiguration, 0) == 1 && info.samples > 1;
@@ -257,6 +192,15 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         OFString stated;
         data->findAndGetOFString(DCM_PhotometricInterpretation, stated);
         const bool subsampled = !info.encapsulated && stated == "YBR_FULL_422" && info.bits_allocated == 8;
+        if (subsampled) {
+            Uint8 *bytes = nullptr;
+            const size_t frameBytes = size_t(info.rows) * info.cols * 2;
+            if (pixels->getUint8Array(bytes).bad() || !bytes || pixels->getLength() < frameBytes * (frame + 1))
+                return fail(status, CDICOM_TRUNCATED, "YBR_FULL_422 pixel data shorter than the frames need");
+            upsample422(bytes + frameBytes * frame, layout, out);
+            ok(status);
+            return 1;
+        }
         Uint32 frameSize = 0;
         if (pixels->getUncompressedFrameSize(data, frameSize).bad() || frameSize == 0)
             return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "cannot compute the frame size");
@@ -264,11 +208,11 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         Uint32 startFragment = 0;
         OFString model;
         OFCondition condition = pixels->getUncompressedFrame(data, frame, startFragment, buffer.get(), frameSize + (frameSize & 1), model);
-        if (condition.bad()) {
-            const bool noCodec = condition == EC_CannotChangeRepresentation || std::strstr(condition.text(), "codec") != nullptr;
-            return fail(status, noCodec ? CDICOM_UNSUPPORTED_TRANSFER_SYNTAX : CDICOM_DECODE_FAILED,
-                        std::string("DCMTK: ") + condition.text());
-        }
+        if (condition.bad()) return failDCMTK(condition, status);
+        // A decoder may return fewer bytes than the header's geometry needs; never read past them.
+        if (frameSize < values * (info.bits_allocated / 8))
+            return fail(status, CDICOM_DECODE_FAILED, "decoded frame has " + std::to_string(frameSize) + " bytes, the header needs " +
+                        std::to_string(values * (info.bits_allocated / 8)));
         if (info.bits_allocated == 8 && isBigEndian(ts) && pixels->getVR() == EVR_OW) {
             // 8-bit samples in an OW value were swapped as 16-bit words on reading; undo that.
             for (Uint32 i = 0; i + 1 < frameSize; i += 2) std::swap(buffer[i], buffer[i + 1]);
@@ -282,11 +226,7 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         }
         // JPEG decoders return colour by pixel; RLE segments are decoded by plane.
         if (info.encapsulated) layout.planar = isRLE(ts) && info.samples > 1 ? layout.planar : false;
-        if (subsampled) {
-            upsample422(buffer.get(), layout, out);
-        } else {
-            unpack(buffer.get(), layout, out);
-        }
+        unpack(buffer.get(), layout, out);
         ok(status);
         return 1;
     } catch (...) {

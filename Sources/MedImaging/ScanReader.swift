@@ -16,10 +16,20 @@ public struct ScanReadResult: Sendable {
 }
 
 /// The single entry point of intake: reads a file or a folder of any supported kind.
-/// DICOM files are grouped into series; every other file is its own volume.
+/// DICOM files are grouped into series; photos and Spectralis `.vol` files are recognised by their leading bytes
+/// and read on their own. A folder of B-scan images is one OCT volume only when `bscanFolder` says so, since a
+/// folder of unrelated photographs looks the same.
 public enum ScanReader {
-    public static func read(_ url: URL, limits: IntakeLimits = .default) -> ScanReadResult {
+    public static func read(_ url: URL, limits: IntakeLimits = .default, bscanFolder: Bool = false) -> ScanReadResult {
         var result = ScanReadResult()
+        if bscanFolder {
+            do {
+                result.volumes.append(try BScanFolderReader(limits: limits).read(url))
+            } catch {
+                result.failures.append(InputFailure(path: url.path, error: error))
+            }
+            return result
+        }
         let files: [URL]
         do {
             files = try inputFiles(at: url)
@@ -36,7 +46,18 @@ public enum ScanReader {
                 if let size = try? file.resourceValues(forKeys: [.fileSizeKey]).fileSize, size > limits.maxFileBytes {
                     throw IntakeError(.tooLarge, "\(size) bytes exceed the limit of \(limits.maxFileBytes)")
                 }
-                headers.append(try DicomReader.header(at: file))
+                if let kind = OCTAndPhotoReader.kind(of: file) {
+                    do {
+                        result.volumes += try OCTAndPhotoReader.volumes(at: file, kind: kind, limits: limits)
+                    } catch {
+                        // Leading bytes can mislead (a headless big-endian DICOM file can open like a TIFF):
+                        // a file DCMTK reads is DICOM after all; otherwise the photo reader's reason stands.
+                        guard let header = try? DicomReader.header(at: file) else { throw error }
+                        headers.append(header)
+                    }
+                } else {
+                    headers.append(try DicomReader.header(at: file))
+                }
             } catch let error as IntakeError {
                 result.failures.append(InputFailure(path: file.path, error: error))
             } catch {

@@ -54,7 +54,7 @@ public struct Volume: Sendable {
 
 /// Non-identifying description of where a volume came from and how to display it.
 public struct ImageMetadata: Sendable, Equatable, Codable {
-    public var kind: String = "unknown"            // dicom, dicom-series, dicom-multiframe, oct-vol, png, jpeg, bscan-folder
+    public var kind: String = "unknown"            // dicom, dicom-series, dicom-multiframe, oct-vol, oct-vol-slo, png, jpeg, tiff, bscan-folder
     public var studyInstanceUID: String?
     public var seriesInstanceUID: String?
     public var sopInstanceUIDs: [String] = []

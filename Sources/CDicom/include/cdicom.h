@@ -67,6 +67,8 @@ typedef struct {
     /// converted YBR to RGB, in which case this differs from the header's).
     char photometric[32];
     int encapsulated;
+    /// 32 or 64 when the image is Float / Double Float Pixel Data (parametric maps), else 0.
+    int float_bits;
 } cdicom_pixel_info;
 
 /// Reads the image pixel module. Fails with NO_PIXEL_DATA when the dataset has no pixel data.

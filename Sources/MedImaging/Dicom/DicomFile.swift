@@ -106,6 +106,8 @@ public struct PixelInfo: Sendable, Equatable {
     /// The photometric interpretation of the decoded samples (a JPEG decoder may already have made YBR into RGB).
     public var photometric: String
     public var encapsulated: Bool
+    /// 32 or 64 for Float / Double Float Pixel Data, else 0.
+    public var floatBits: Int
 
     init(_ info: cdicom_pixel_info) {
         rows = Int(info.rows); cols = Int(info.cols); frames = Int(info.frames); samples = Int(info.samples)
@@ -114,6 +116,7 @@ public struct PixelInfo: Sendable, Equatable {
         planarConfiguration = Int(info.planar_configuration)
         photometric = withUnsafeBytes(of: info.photometric) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
         encapsulated = info.encapsulated != 0
+        floatBits = Int(info.float_bits)
     }
 
     public var valuesPerFrame: Int { rows * cols * samples }

@@ -93,8 +93,9 @@ extension DicomHeader {
         }
         let frames = pixels?.frames ?? 1
         let groups = FunctionalGroups(file: file, frames: frames)
-        pixelSpacing = groups.doubles(.pixelMeasuresSequence, .pixelSpacing, frame: 0)
-            ?? file.doubles(.pixelSpacing) ?? file.doubles(.imagerPixelSpacing)
+        // A spacing of zero (seen in the wild as "0.000\\0.000") means unknown, like an absent one.
+        pixelSpacing = [groups.doubles(.pixelMeasuresSequence, .pixelSpacing, frame: 0), file.doubles(.pixelSpacing),
+                        file.doubles(.imagerPixelSpacing)].lazy.compactMap { $0 }.first { $0.count == 2 && $0.allSatisfy { $0 > 0 } }
         sliceThickness = groups.doubles(.pixelMeasuresSequence, .sliceThickness, frame: 0)?.first ?? file.double(.sliceThickness)
         spacingBetweenSlices = groups.doubles(.pixelMeasuresSequence, .spacingBetweenSlices, frame: 0)?.first
             ?? file.double(.spacingBetweenSlices)
@@ -147,12 +148,17 @@ extension DicomHeader {
     }
 
     static func palette(file: DicomFile) -> [LookupTable]? {
-        let pairs: [(DicomTag, DicomTag)] = [(.redPaletteDescriptor, .redPaletteData), (.greenPaletteDescriptor, .greenPaletteData),
-                                             (.bluePaletteDescriptor, .bluePaletteData)]
+        let channels: [(DicomTag, DicomTag, DicomTag)] = [
+            (.redPaletteDescriptor, .redPaletteData, .segmentedRedPaletteData),
+            (.greenPaletteDescriptor, .greenPaletteData, .segmentedGreenPaletteData),
+            (.bluePaletteDescriptor, .bluePaletteData, .segmentedBluePaletteData),
+        ]
         var tables: [LookupTable] = []
-        for (descriptorTag, dataTag) in pairs {
+        for (descriptorTag, dataTag, segmentedTag) in channels {
             guard let descriptor = file.doubles(descriptorTag), descriptor.count == 3,
-                  let data = file.uint16Array(DicomPath(dataTag)), !data.isEmpty else { return nil }
+                  let data = file.uint16Array(DicomPath(dataTag)) ?? file.uint16Array(DicomPath(segmentedTag))
+                      .flatMap({ try? SegmentedPalette.expand($0) }),
+                  !data.isEmpty else { return nil }
             let bits = Int(descriptor[2])
             // 8-bit palettes are stored two entries to a 16-bit word.
             let entries = bits == 8 && data.count * 2 == (descriptor[0] == 0 ? 65536 : Int(descriptor[0]))
