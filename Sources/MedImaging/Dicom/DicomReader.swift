@@ -62,6 +62,16 @@ public enum DicomReader {
         metadata.bitsStored = info.bitsStored
         metadata.windows = first.windows
         metadata.voiLUT = first.voiLUT
+        if photometric == "MONOCHROME1" {
+            // The voxels were inverted (v' = lo + hi - v), so a window given on the stored scale is mirrored with them.
+            let stored = DicomPixelDecoder.storedRange(info)
+            let (lo, hi) = (first.frameTransforms.first ?? .identity).outputRange(storedMin: stored.0, storedMax: stored.1)
+            metadata.windows = first.windows.map { Window(center: lo + hi - $0.center, width: $0.width, explanation: $0.explanation) }
+            if metadata.voiLUT != nil {
+                metadata.voiLUT = nil
+                warnings.append("VOI LUT of a MONOCHROME1 image dropped: it applies to the uninverted values")
+            }
+        }
         metadata.warnings = warnings
         return Volume(voxels: voxels, shape: .init(channels: channels, depth: depth, rows: info.rows, cols: info.cols),
                       geometry: plan.geometry, metadata: metadata, patient: first.patient)
