@@ -26,3 +26,18 @@ struct DicomMonochrome1Tests {
         #expect(volume.metadata.windows.first == Window(center: top - stated.center, width: stated.width))
     }
 }
+
+/// The VOI LUT Sequence is kept as metadata and applied only when a model's pipeline asks for the image's VOI.
+struct DicomVOITests {
+    @Test func windowStepWithoutValuesUsesTheVOILUT() throws {
+        let url = Fixtures.url("dicom/pydicom-data/vlut_04.dcm")
+        let volume = try #require(ScanReader.read(url).volumes.first)
+        let lut = try #require(volume.metadata.voiLUT)
+        let header = try DicomReader.header(at: url)
+        #expect(header.voiLUT == lut)
+        let windowed = try IntensityPipeline([.window(center: nil, width: nil)]).applied(to: volume)
+        let top = Float((1 << lut.bits) - 1)
+        #expect(zip(windowed.voxels, volume.voxels).allSatisfy { $0 == lut.lookup($1) / top })
+        #expect(windowed.voxels.allSatisfy { (0...1).contains($0) })
+    }
+}
