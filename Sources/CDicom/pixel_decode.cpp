@@ -67,6 +67,9 @@ extern "C" int cdicom_get_pixel_info(cdicom_file *file, cdicom_pixel_info *info,
         info->bits_allocated = u16(data, DCM_BitsAllocated, 0);
         info->bits_stored = u16(data, DCM_BitsStored, info->bits_allocated);
         info->high_bit = u16(data, DCM_HighBit, info->bits_stored ? info->bits_stored - 1 : 0);
+        // A HighBit that cannot hold BitsStored bits inside BitsAllocated is ignored, as pydicom ignores it.
+        if (info->high_bit >= info->bits_allocated || info->high_bit + 1 < info->bits_stored)
+            info->high_bit = info->bits_stored ? info->bits_stored - 1 : 0;
         info->pixel_representation = u16(data, DCM_PixelRepresentation, 0);
         info->planar_configuration = u16(data, DCM_PlanarConfiguration, 0);
         Sint32 frames = 1;

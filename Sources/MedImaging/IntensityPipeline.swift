@@ -20,7 +20,8 @@ public struct IntensityPipeline: Sendable, Equatable, Codable {
 }
 
 public enum IntensityStep: Sendable, Equatable {
-    /// DICOM linear VOI window (PS3.3 C.11.2.1.2.1) onto 0...1; without centre/width, the volume's first window.
+    /// DICOM linear VOI window (PS3.3 C.11.2.1.2.1) onto 0...1; without centre/width, the image's own VOI:
+    /// its VOI LUT Sequence if it has one (scaled by the LUT's bit depth), else its first window.
     case window(center: Double?, width: Double?)
     /// (x - min) / (max - min) over the whole volume; a constant volume becomes 0.
     case minMax
@@ -38,6 +39,11 @@ public enum IntensityStep: Sendable, Equatable {
     func apply(to volume: inout Volume) throws(IntakeError) {
         switch self {
         case let .window(center, width):
+            if center == nil, width == nil, let lut = volume.metadata.voiLUT {
+                let top = Float((1 << min(lut.bits, 16)) - 1)
+                volume.transformVoxels { lut.lookup($0) / top }
+                return
+            }
             guard let window = center.flatMap({ c in width.map { Window(center: c, width: $0) } }) ?? volume.metadata.windows.first else {
                 throw IntakeError(.invalidAttribute, "window step without centre/width, and the image states no window")
             }

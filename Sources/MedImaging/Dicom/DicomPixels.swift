@@ -43,7 +43,7 @@ public enum DicomPixelDecoder {
         if photometric == "YBR_FULL_422" || photometric == "YBR_PARTIAL_422" || photometric == "YBR_PARTIAL_420" {
             throw IntakeError(.unsupportedPixelFormat, "\(photometric) outside a JPEG stream is not supported")
         }
-        let outChannels = palette != nil ? 3 : info.samples
+        let (outChannels, resultPhotometric) = outputLayout(info: info, header: header)
         let plane = info.rows * info.cols
         let frameCount = frames.count
         var stored = [Float](repeating: 0, count: info.valuesPerFrame)
@@ -72,8 +72,14 @@ public enum DicomPixelDecoder {
                 }
             }
         }
-        let resultPhotometric = palette != nil || info.samples == 3 ? "RGB" : (photometric == "MONOCHROME1" ? "MONOCHROME1" : "MONOCHROME2")
         return (voxels, outChannels, resultPhotometric)
+    }
+
+    /// Channels and photometric interpretation of the decoded voxels: palettes and colour become RGB.
+    public static func outputLayout(info: PixelInfo, header: DicomHeader) -> (channels: Int, photometric: String) {
+        let photometric = info.photometric.uppercased()
+        if photometric == "PALETTE COLOR" || info.samples == 3 { return (3, "RGB") }
+        return (info.samples, photometric == "MONOCHROME1" ? "MONOCHROME1" : "MONOCHROME2")
     }
 
     /// Range of representable stored values.
