@@ -112,6 +112,9 @@ extern "C" int cdicom_get_pixel_info(cdicom_file *file, cdicom_pixel_info *info,
             return fail(status, CDICOM_DECODE_FAILED, "pixel data is encapsulated but the transfer syntax " + ts + " is native");
         if (ts == kDeflatedImageFrame)
             return fail(status, CDICOM_UNSUPPORTED_TRANSFER_SYNTAX, "Deflated Image Frame Compression is not supported");
+        // Upsampling writes three planes; a 422 header that does not say three samples is inconsistent.
+        if (!info->encapsulated && photometric == "YBR_FULL_422" && info->samples != 3)
+            return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "YBR_FULL_422 needs SamplesPerPixel 3");
         if (!info->encapsulated && ba > 1) {
             // YBR_FULL_422 stores two luminance samples per chroma pair: two samples per pixel, not three.
             const uint64_t samples = photometric == "YBR_FULL_422" && info->samples == 3 ? 2 : info->samples;
@@ -194,7 +197,8 @@ extern "C" int cdicom_decode_frame(cdicom_file *file, uint32_t frame, float *out
         }
         OFString stated;
         data->findAndGetOFString(DCM_PhotometricInterpretation, stated);
-        const bool subsampled = !info.encapsulated && stated == "YBR_FULL_422" && info.bits_allocated == 8;
+        const bool subsampled = !info.encapsulated && stated == "YBR_FULL_422" && info.bits_allocated == 8 &&
+                                info.samples == 3;
         if (subsampled) {
             Uint8 *bytes = nullptr;
             const size_t frameBytes = size_t(info.rows) * info.cols * 2;
