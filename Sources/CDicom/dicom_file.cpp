@@ -1,6 +1,7 @@
 // Opening DICOM streams and reading attributes without touching pixel data.
 #include "internal.h"
 
+
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmjpeg/djdecode.h"
 #include "dcmtk/dcmjpls/djdecode.h"
@@ -11,6 +12,7 @@
 #include <functional>
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <mutex>
 #include <shared_mutex>
@@ -151,9 +153,12 @@ extern "C" cdicom_file *cdicom_open_file(const char *path, cdicom_status *status
         if (!handle) return fail(status, CDICOM_IO_ERROR, std::string("cannot open: ") + std::strerror(errno)), nullptr;
         uint8_t head[132] = {0};
         size_t got = std::fread(head, 1, sizeof head, handle);
+        struct stat st {};
+        const uint64_t sourceBytes = ::fstat(fileno(handle), &st) == 0 ? uint64_t(st.st_size) : 0;
         std::fclose(handle);
         if (got == 0) return fail(status, CDICOM_NOT_DICOM, "empty file"), nullptr;
         auto *file = new cdicom_file();
+        file->sourceBytes = sourceBytes;
         // Values over 4 KiB (pixel data above all) stay on disk until a frame is decoded.
         OFCondition condition = loadWithRetry(file, [&] {
             return file->format.loadFile(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);

@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
 
 #include <cstring>
 #include <memory>
@@ -108,6 +109,18 @@ extern "C" int cdicom_get_pixel_info(cdicom_file *file, cdicom_pixel_info *info,
             return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "BitsAllocated " + std::to_string(ba) + " is not 1, 8, 16 or 32");
         if (info->bits_stored == 0 || info->bits_stored > ba)
             return fail(status, CDICOM_UNSUPPORTED_PIXEL_FORMAT, "BitsStored " + std::to_string(info->bits_stored) + " does not fit BitsAllocated");
+        // DCMTK's JPEG-LS decoder allocates what the fragments claim and leaks it when the read then fails
+        // (found by fuzzing), so fragments longer than the whole file are refused first.
+        if (sequence && file->sourceBytes > 0) {
+            uint64_t claimed = 0;
+            for (unsigned long i = 0; i < sequence->card(); ++i) {
+                DcmPixelItem *item = nullptr;
+                if (sequence->getItem(item, i).good() && item) claimed += item->getLength();
+            }
+            if (claimed > file->sourceBytes)
+                return fail(status, CDICOM_TRUNCATED, "pixel data fragments claim " + std::to_string(claimed) +
+                            " bytes, more than the file's " + std::to_string(file->sourceBytes));
+        }
         if (sequence && !info->encapsulated)
             return fail(status, CDICOM_DECODE_FAILED, "pixel data is encapsulated but the transfer syntax " + ts + " is native");
         if (ts == kDeflatedImageFrame)
