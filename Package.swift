@@ -46,6 +46,7 @@ let package = Package(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .testTarget(name: "MedEngineTests", dependencies: ["MedEngine"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17
