@@ -7,6 +7,8 @@ For each architecture, at reduced width and input size, writes into fixtures/eng
   <case>.logits.npy           eval-mode logits
   <case>.grads.safetensors    one train-mode BCE-with-logits step (pos_weight set): "loss", "input"
                               (the input gradient) and the gradient of every parameter, by name.
+  optim.safetensors           five steps of SGD (momentum+dampening, Nesterov; weight decay) and AdamW on
+                              loss Σ s·(w−t)²/2, gradient clipping, and step / cosine / plateau schedules.
 
 Run (CPU torch from PyPI; torchvision is not needed, the twins below use torchvision's names):
   python3 -m venv .venv-torch && .venv-torch/bin/pip install torch numpy safetensors
@@ -270,9 +272,51 @@ def draw(index, make, shape):
     return model, x, targets, margin
 
 
+def optim_references():
+    gen = torch.Generator().manual_seed(77)
+    init, target = torch.randn(4, 3, generator=gen), torch.randn(4, 3, generator=gen)
+    scale = torch.rand(4, 3, generator=gen) + 0.5
+    out = {"init": init, "target": target, "scale": scale}
+    configs = {
+        "sgd": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
+        "nesterov": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+        "adamw": lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1),
+    }
+    for name, make in configs.items():
+        w = init.clone().requires_grad_(True)
+        opt = make([w])
+        for _ in range(5):
+            opt.zero_grad()
+            (scale * (w - target) ** 2 / 2).sum().backward()
+            opt.step()
+        out[name] = w.detach().clone()
+    w = init.clone().requires_grad_(True)
+    (scale * (w - target) ** 2 / 2).sum().backward()
+    out["clip_norm"] = torch.nn.utils.clip_grad_norm_([w], max_norm=0.5).reshape(1)
+    out["clipped"] = w.grad.clone()
+
+    def rates(make_scheduler, metrics=None):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        sched, lrs = make_scheduler(opt), []
+        for epoch in range(12):
+            opt.step()
+            sched.step(metrics[epoch]) if metrics is not None else sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+        return torch.tensor(lrs)
+
+    metrics = torch.tensor([1.0, 0.9, 0.95, 0.96, 0.97, 0.91, 0.99, 0.98, 0.97, 0.96, 0.95, 0.94])
+    out["lr_step"] = rates(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5))
+    out["lr_cosine"] = rates(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.001))
+    out["plateau_metrics"] = metrics
+    out["lr_plateau"] = rates(lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=1),
+                              metrics.tolist())
+    save_file({k: v.float().contiguous() for k, v in out.items()}, str(OUT / "optim.safetensors"))
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
+    optim_references()
     for index, (name, (make, shape)) in enumerate(CASES.items()):
         model, x, targets, margin = draw(index, make, shape)
         state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
