@@ -1,14 +1,13 @@
 import Foundation
 
 /// Counts the multiply-add work done by sgemm (2·m·n·k per call), which is where convolutions and linear
-/// layers spend their time; `Benchmark` divides it by wall time to report GFLOP/s.
-enum FLOPCounter {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var total: Double = 0
+/// layers spend their time; `Benchmark` divides it by wall time to report GFLOP/s. Task-local, so other work
+/// running at the same time (other models, parallel tests) is not counted.
+final class FLOPCounter: @unchecked Sendable {
+    @TaskLocal static var current: FLOPCounter?
+    var total: Double = 0
 
-    static func add(_ flops: Double) { lock.lock(); total += flops; lock.unlock() }
-    static func reset() { lock.lock(); total = 0; lock.unlock() }
-    static var value: Double { lock.lock(); defer { lock.unlock() }; return total }
+    static func add(_ flops: Double) { current?.total += flops }
 }
 
 /// What `medlens bench` reports.
@@ -45,16 +44,18 @@ public enum Benchmark {
             }
         }
         for _ in 0..<warmup { once() }
-        FLOPCounter.reset()
+        let counter = FLOPCounter()
         var times: [Double] = []
-        for _ in 0..<max(1, iterations) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            once()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        FLOPCounter.$current.withValue(counter) {
+            for _ in 0..<max(1, iterations) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                once()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
         }
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-        let flopsPerIteration = FLOPCounter.value / Double(times.count)
+        let flopsPerIteration = counter.total / Double(times.count)
         return BenchmarkResult(medianMs: median, minMs: times.first!, maxMs: times.last!,
                                gflops: flopsPerIteration / (median * 1e6), peakRSSMB: peakResidentMegabytes())
     }

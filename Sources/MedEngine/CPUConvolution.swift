@@ -26,7 +26,7 @@ struct ConvPlan {
     /// Writes rows×(nb·outPlane) columns for samples [n0, n0+nb) of group `group`.
     func im2col(_ x: UnsafeMutablePointer<Float>, n0: Int, nb: Int, group: Int, into col: UnsafeMutablePointer<Float>) {
         let ld = nb * outPlane
-        let (kD, kH, kW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (kH, kW) = (g.kernel[1], g.kernel[2])
         let (oD, oH, oW) = (outSize[0], outSize[1], outSize[2])
         let (iD, iH, iW) = (inSize[0], inSize[1], inSize[2])
         Parallel.forEach(rows * nb, cost: outPlane) { range in
@@ -112,30 +112,30 @@ extension CPUBackend {
         let out = Tensor.uninitialized(outShape)
         // 1×1 stride-1 convolutions of one sample read the input directly: no im2col.
         let direct = p.g.isPointwise && p.groups == 1 && p.chunk == 1
-        let col = direct ? nil : Tensor.uninitialized([p.rows * p.chunk * p.outPlane])
-        let tmp = p.chunk > 1 ? Tensor.uninitialized([p.og * p.chunk * p.outPlane]) : nil
-        var n0 = 0
-        while n0 < p.n {
-            let nb = min(p.chunk, p.n - n0)
-            for grp in 0..<p.groups {
-                let w = weight.ptr + grp * p.og * p.rows
-                let b: UnsafeMutablePointer<Float>
-                if let col {
-                    p.im2col(x.ptr, n0: n0, nb: nb, group: grp, into: col.ptr)
-                    b = col.ptr
-                } else {
-                    b = x.ptr + n0 * p.inC * p.inPlane
-                }
-                if nb == 1 {
-                    gemm(false, false, p.og, p.outPlane, p.rows, w, p.rows, b, p.outPlane, 0,
-                         out.ptr + (n0 * p.outC + grp * p.og) * p.outPlane, p.outPlane)
-                } else {
-                    gemm(false, false, p.og, nb * p.outPlane, p.rows, w, p.rows, b, nb * p.outPlane, 0, tmp!.ptr, nb * p.outPlane)
-                    p.pack(out.ptr, channels: p.outC, perGroup: p.og, plane: p.outPlane, n0: n0, nb: nb, group: grp,
-                           matrix: tmp!.ptr, toMatrix: false)
+        Workspace.with(direct ? 1 : p.rows * p.chunk * p.outPlane) { col in
+            Workspace.with(p.chunk > 1 ? p.og * p.chunk * p.outPlane : 1) { tmp in
+                var n0 = 0
+                while n0 < p.n {
+                    let nb = min(p.chunk, p.n - n0)
+                    for grp in 0..<p.groups {
+                        let w = weight.ptr + grp * p.og * p.rows
+                        var b = x.ptr + n0 * p.inC * p.inPlane
+                        if !direct {
+                            p.im2col(x.ptr, n0: n0, nb: nb, group: grp, into: col)
+                            b = col
+                        }
+                        if nb == 1 {
+                            gemm(false, false, p.og, p.outPlane, p.rows, w, p.rows, b, p.outPlane, 0,
+                                 out.ptr + (n0 * p.outC + grp * p.og) * p.outPlane, p.outPlane)
+                        } else {
+                            gemm(false, false, p.og, nb * p.outPlane, p.rows, w, p.rows, b, nb * p.outPlane, 0, tmp, nb * p.outPlane)
+                            p.pack(out.ptr, channels: p.outC, perGroup: p.og, plane: p.outPlane, n0: n0, nb: nb, group: grp,
+                                   matrix: tmp, toMatrix: false)
+                        }
+                    }
+                    n0 += nb
                 }
             }
-            n0 += nb
         }
         if bias != nil || fuseReLU { biasReLU(out, bias: bias, relu: fuseReLU) }
         return out
@@ -160,8 +160,6 @@ extension CPUBackend {
         let gw = Tensor(shape: weight.shape)
         let gb = Tensor(shape: [p.outC])
         let gx = needInputGradient ? Tensor(shape: x.shape) : nil
-        let col = Tensor.uninitialized([p.rows * p.chunk * p.outPlane])
-        let gyMatrix = Tensor.uninitialized([p.og * p.chunk * p.outPlane])
         // Bias gradient: sum over batch and space.
         let plane = p.outPlane
         for n in 0..<p.n {
@@ -172,22 +170,26 @@ extension CPUBackend {
                 gb.ptr[c] += s
             }
         }
-        var n0 = 0
-        while n0 < p.n {
-            let nb = min(p.chunk, p.n - n0), ld = nb * plane
-            for grp in 0..<p.groups {
-                p.im2col(x.ptr, n0: n0, nb: nb, group: grp, into: col.ptr)
-                p.pack(gy.ptr, channels: p.outC, perGroup: p.og, plane: plane, n0: n0, nb: nb, group: grp,
-                       matrix: gyMatrix.ptr, toMatrix: true)
-                // dW_g += dY_g · colᵀ
-                gemm(false, true, p.og, p.rows, ld, gyMatrix.ptr, ld, col.ptr, ld, 1, gw.ptr + grp * p.og * p.rows, p.rows)
-                if let gx {
-                    // dcol = W_gᵀ · dY_g, then scatter back.
-                    gemm(true, false, p.rows, ld, p.og, weight.ptr + grp * p.og * p.rows, p.rows, gyMatrix.ptr, ld, 0, col.ptr, ld)
-                    p.col2im(col.ptr, n0: n0, nb: nb, group: grp, into: gx.ptr)
+        Workspace.with(p.rows * p.chunk * plane) { col in
+            Workspace.with(p.og * p.chunk * plane) { gyMatrix in
+                var n0 = 0
+                while n0 < p.n {
+                    let nb = min(p.chunk, p.n - n0), ld = nb * plane
+                    for grp in 0..<p.groups {
+                        p.im2col(x.ptr, n0: n0, nb: nb, group: grp, into: col)
+                        p.pack(gy.ptr, channels: p.outC, perGroup: p.og, plane: plane, n0: n0, nb: nb, group: grp,
+                               matrix: gyMatrix, toMatrix: true)
+                        // dW_g += dY_g · colᵀ
+                        gemm(false, true, p.og, p.rows, ld, gyMatrix, ld, col, ld, 1, gw.ptr + grp * p.og * p.rows, p.rows)
+                        if let gx {
+                            // dcol = W_gᵀ · dY_g, then scatter back.
+                            gemm(true, false, p.rows, ld, p.og, weight.ptr + grp * p.og * p.rows, p.rows, gyMatrix, ld, 0, col, ld)
+                            p.col2im(col, n0: n0, nb: nb, group: grp, into: gx.ptr)
+                        }
+                    }
+                    n0 += nb
                 }
             }
-            n0 += nb
         }
         return (gx, gw, gb)
     }
