@@ -44,11 +44,15 @@ struct ConvPlan {
                             dst.initialize(repeating: 0, count: oW)
                         } else {
                             let line = src + (id * iH + ih) * iW
-                            let off = kw * g.dilation[2] - g.padding[2]
-                            for ow in 0..<oW {
-                                let iw = ow * g.stride[2] + off
-                                dst[ow] = (iw >= 0 && iw < iW) ? line[iw] : 0
+                            let off = kw * g.dilation[2] - g.padding[2], sw = g.stride[2]
+                            let (lo, hi) = validRange(offset: off, stride: sw, input: iW, output: oW)
+                            dst.initialize(repeating: 0, count: lo)
+                            if sw == 1 {
+                                (dst + lo).update(from: line + lo + off, count: hi - lo)
+                            } else {
+                                for ow in lo..<hi { dst[ow] = line[ow * sw + off] }
                             }
+                            (dst + hi).initialize(repeating: 0, count: oW - hi)
                         }
                         dst += oW
                     }
@@ -77,11 +81,9 @@ struct ConvPlan {
                             let ih = oh * g.stride[1] - g.padding[1] + kh * g.dilation[1]
                             if id >= 0 && id < iD && ih >= 0 && ih < iH {
                                 let line = dst + (id * iH + ih) * iW
-                                let off = kw * g.dilation[2] - g.padding[2]
-                                for ow in 0..<oW {
-                                    let iw = ow * g.stride[2] + off
-                                    if iw >= 0 && iw < iW { line[iw] += src[ow] }
-                                }
+                                let off = kw * g.dilation[2] - g.padding[2], sw = g.stride[2]
+                                let (lo, hi) = validRange(offset: off, stride: sw, input: iW, output: oW)
+                                for ow in lo..<hi { line[ow * sw + off] += src[ow] }
                             }
                             src += oW
                         }
@@ -102,6 +104,15 @@ struct ConvPlan {
             }
         }
     }
+}
+
+/// The output columns [lo, hi) whose input column ow·stride + offset lies inside [0, input): the rest read padding.
+@inline(__always)
+func validRange(offset: Int, stride: Int, input: Int, output: Int) -> (Int, Int) {
+    let lo = offset >= 0 ? 0 : min(output, (-offset + stride - 1) / stride)
+    let last = input - 1 - offset
+    let hi = last < 0 ? lo : max(lo, min(output, last / stride + 1))
+    return (lo, hi)
 }
 
 extension CPUBackend {
