@@ -26,6 +26,9 @@ public final class Variable {
     let pullback: ((Tensor) -> [Tensor?])?
     let parameter: Parameter?
     let tracksGradient: Bool
+    /// Inputs asked for and recorded activations keep their gradient after `backward`; other intermediate
+    /// gradients are dropped as soon as they have been pulled back, which halves training memory.
+    var retainsGradient: Bool
 
     /// A constant input, or one whose gradient is wanted (`requiresGradient`).
     public init(_ value: Tensor, requiresGradient: Bool = false) {
@@ -34,6 +37,7 @@ public final class Variable {
         pullback = nil
         parameter = nil
         tracksGradient = requiresGradient
+        retainsGradient = requiresGradient
     }
 
     init(parameter: Parameter, track: Bool) {
@@ -42,6 +46,7 @@ public final class Variable {
         pullback = nil
         self.parameter = parameter
         tracksGradient = track && !parameter.isBuffer
+        retainsGradient = false
     }
 
     init(_ value: Tensor, inputs: [Variable], pullback: @escaping (Tensor) -> [Tensor?]) {
@@ -51,12 +56,14 @@ public final class Variable {
         self.pullback = tracked ? pullback : nil
         parameter = nil
         tracksGradient = tracked
+        retainsGradient = false
     }
 
     public var shape: [Int] { value.shape }
 
-    /// Back-propagates `seed` (default: ones, for a scalar loss). Afterwards every tracked node of the graph
-    /// holds its gradient in `grad`, and parameters have theirs accumulated into `Parameter.grad`.
+    /// Back-propagates `seed` (default: ones, for a scalar loss). Afterwards inputs created with
+    /// `requiresGradient` and activations recorded by name hold their gradient in `grad`, and parameters have
+    /// theirs accumulated into `Parameter.grad`.
     public func backward(seed: Tensor? = nil) {
         var order: [Variable] = []
         var seen = Set<ObjectIdentifier>()
@@ -77,6 +84,7 @@ public final class Variable {
                 guard let ig else { continue }
                 input.grad = input.grad.map { Engine.backend.axpby($0, alpha: 1, ig, beta: 1) } ?? ig
             }
+            if !node.retainsGradient { node.grad = nil }
         }
     }
 }
@@ -88,7 +96,7 @@ public final class ForwardContext {
     /// Without a graph, ops keep no inputs or closures, and convolutions take the folded inference path.
     public let recordsGraph: Bool
     public private(set) var activations: [String: Variable] = [:]
-    /// Names to keep; nil keeps none (cheap inference), [] would keep none either.
+    /// Activation names to record (e.g. ["layer4"]); nil records none.
     let keep: Set<String>?
     var rng: SeededRandom
 
@@ -107,7 +115,10 @@ public final class ForwardContext {
     /// Records an intermediate activation under its module name (e.g. "layer4") when asked for.
     @discardableResult
     func record(_ name: String, _ v: Variable) -> Variable {
-        if keep?.contains(name) == true { activations[name] = v }
+        if keep?.contains(name) == true {
+            v.retainsGradient = true
+            activations[name] = v
+        }
         return v
     }
 }
