@@ -1,14 +1,19 @@
 import COpenBLAS
+import Dispatch
 import Foundation
 
 /// The CPU backend: OpenBLAS sgemm for convolutions and linear layers, Swift loops over raw buffers and
 /// Dispatch for the rest.
 public struct CPUBackend: Backend {
     public var name: String { "cpu" }
-    public init() {}
+    public init() { _ = Self.singleThreadedBLAS }
 
-    /// Sets OpenBLAS's worker count (the engine's own loops always use every core).
-    public static func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// OpenBLAS runs single-threaded and the engine splits each GEMM across its own Dispatch workers: two thread
+    /// pools on two cores spin against each other (measured in research/engine-perf.md).
+    private static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+
+    /// How many cores the engine uses (default: all).
+    public static func setThreads(_ n: Int) { Parallel.cores = max(1, n) }
 
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
         let m = transposeA ? a.shape[1] : a.shape[0], k = transposeA ? a.shape[0] : a.shape[1]
@@ -84,11 +89,28 @@ public struct CPUBackend: Backend {
     }
 }
 
-/// Row-major sgemm: C = op(A)·op(B) + beta·C.
+/// Row-major sgemm: C = op(A)·op(B) + beta·C. Large products are split by columns of C across the workers,
+/// each calling single-threaded OpenBLAS on its slice.
 func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
           _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
           _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     FLOPCounter.add(2 * Double(m) * Double(n) * Double(k))
+    // Slices narrower than 64 columns waste the kernel's register blocking.
+    let slices = min(Parallel.cores, n / 64)
+    if slices <= 1 || m * n * k < 1 << 18 {
+        sgemmSlice(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: slices) { s in
+        // Slice boundaries on multiples of 16 columns keep vector stores aligned.
+        let lo = (n * s / slices) & ~15, hi = s == slices - 1 ? n : (n * (s + 1) / slices) & ~15
+        sgemmSlice(ta, tb, m, hi - lo, k, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
+    }
+}
+
+private func sgemmSlice(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
+                        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

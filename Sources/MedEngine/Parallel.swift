@@ -4,7 +4,8 @@ import Foundation
 /// Splits index ranges across the cores with Dispatch; small jobs stay on the calling thread because
 /// waking a worker costs more than a few thousand flops.
 enum Parallel {
-    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Worker count for every parallel loop, GEMMs included (`CPUBackend.setThreads`).
+    nonisolated(unsafe) static var cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     static func forEach(_ count: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
         let chunks = min(cores, count)
