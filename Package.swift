@@ -36,7 +36,10 @@ let package = Package(
         // NumPy .npy: the exchange format for volumes, tensors and every test reference.
         .target(name: "NumPyFormat"),
         .target(name: "MedImaging", dependencies: ["CDicom", "CImageCodecs", "NumPyFormat"]),
-        .target(name: "MedEngine", dependencies: ["COpenBLAS", "NumPyFormat"]),
+        .target(
+            name: "MedEngine",
+            dependencies: ["COpenBLAS", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(name: "MedLensCore", dependencies: ["MedImaging", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "medlens",
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "MedLensCoreTests", dependencies: ["MedLensCore"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
+        .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

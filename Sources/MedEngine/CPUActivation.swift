@@ -1,0 +1,41 @@
+import Foundation
+
+extension CPUBackend {
+    public func activation(_ kind: Activation, _ x: Tensor) -> Tensor {
+        let out = Tensor.uninitialized(x.shape)
+        let px = x.ptr, po = out.ptr
+        Parallel.forEach(x.count, cost: 8) { r in
+            switch kind {
+            case .relu: for i in r { po[i] = max(px[i], 0) }
+            case .sigmoid: for i in r { po[i] = 1 / (1 + expf(-px[i])) }
+            case .gelu: for i in r { po[i] = 0.5 * px[i] * (1 + erff(px[i] * Float(0.5).squareRoot())) }
+            case .silu: for i in r { po[i] = px[i] / (1 + expf(-px[i])) }
+            }
+        }
+        return out
+    }
+
+    public func activationBackward(_ kind: Activation, input: Tensor, output: Tensor, outputGradient: Tensor) -> Tensor {
+        let gx = Tensor.uninitialized(input.shape)
+        let px = input.ptr, py = output.ptr, pg = outputGradient.ptr, po = gx.ptr
+        Parallel.forEach(input.count, cost: 8) { r in
+            switch kind {
+            case .relu: for i in r { po[i] = px[i] > 0 ? pg[i] : 0 }
+            case .sigmoid: for i in r { po[i] = pg[i] * py[i] * (1 - py[i]) }
+            case .gelu:
+                let c = 1 / Float(2 * Double.pi).squareRoot()
+                for i in r {
+                    let v = px[i]
+                    let cdf = 0.5 * (1 + erff(v * Float(0.5).squareRoot()))
+                    po[i] = pg[i] * (cdf + v * c * expf(-0.5 * v * v))
+                }
+            case .silu:
+                for i in r {
+                    let s = 1 / (1 + expf(-px[i]))
+                    po[i] = pg[i] * s * (1 + px[i] * (1 - s))
+                }
+            }
+        }
+        return gx
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+extension CPUBackend {
+    public func batchNormTrain(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float)
+        -> (output: Tensor, mean: Tensor, invStd: Tensor, variance: Tensor) {
+        let n = x.shape[0], c = x.shape[1], plane = x.count / (n * c), m = Float(n * plane)
+        let mean = Tensor.uninitialized([c]), inv = Tensor.uninitialized([c]), variance = Tensor.uninitialized([c])
+        let out = Tensor.uninitialized(x.shape)
+        let px = x.ptr, po = out.ptr
+        Parallel.forEach(c, cost: n * plane) { r in
+            for ch in r {
+                // Two passes (mean, then centred squares) in Double keep the variance accurate.
+                var s = 0.0
+                for b in 0..<n { let row = px + (b * c + ch) * plane; for i in 0..<plane { s += Double(row[i]) } }
+                let mu = s / Double(m)
+                var v = 0.0
+                for b in 0..<n {
+                    let row = px + (b * c + ch) * plane
+                    for i in 0..<plane { let d = Double(row[i]) - mu; v += d * d }
+                }
+                v /= Double(m)
+                let is_ = Float(1 / (v + Double(eps)).squareRoot())
+                mean.ptr[ch] = Float(mu); inv.ptr[ch] = is_; variance.ptr[ch] = Float(v)
+                let scale = gamma.ptr[ch] * is_, shift = beta.ptr[ch] - Float(mu) * scale
+                for b in 0..<n {
+                    let off = (b * c + ch) * plane
+                    for i in 0..<plane { po[off + i] = px[off + i] * scale + shift }
+                }
+            }
+        }
+        return (out, mean, inv, variance)
+    }
+
+    public func batchNormBackward(_ x: Tensor, gamma: Tensor, mean: Tensor, invStd: Tensor, outputGradient gy: Tensor)
+        -> (input: Tensor, gamma: Tensor, beta: Tensor) {
+        let n = x.shape[0], c = x.shape[1], plane = x.count / (n * c), m = Float(n * plane)
+        let gx = Tensor.uninitialized(x.shape), gg = Tensor.uninitialized([c]), gbeta = Tensor.uninitialized([c])
+        let px = x.ptr, pg = gy.ptr, po = gx.ptr
+        Parallel.forEach(c, cost: n * plane) { r in
+            for ch in r {
+                let mu = mean.ptr[ch], is_ = invStd.ptr[ch]
+                var sumG: Float = 0, sumGX: Float = 0
+                for b in 0..<n {
+                    let off = (b * c + ch) * plane
+                    for i in 0..<plane { sumG += pg[off + i]; sumGX += pg[off + i] * (px[off + i] - mu) * is_ }
+                }
+                gg.ptr[ch] = sumGX; gbeta.ptr[ch] = sumG
+                let k = gamma.ptr[ch] * is_ / m
+                for b in 0..<n {
+                    let off = (b * c + ch) * plane
+                    for i in 0..<plane {
+                        let xhat = (px[off + i] - mu) * is_
+                        po[off + i] = k * (m * pg[off + i] - sumG - xhat * sumGX)
+                    }
+                }
+            }
+        }
+        return (gx, gg, gbeta)
+    }
+
+    public func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor, fuseReLU: Bool) -> Tensor {
+        let c = x.shape[1], plane = x.count / (x.shape[0] * c)
+        let out = Tensor.uninitialized(x.shape)
+        let px = x.ptr, po = out.ptr
+        Parallel.forEach(x.shape[0] * c, cost: plane) { r in
+            for job in r {
+                let a = scale.ptr[job % c], b = shift.ptr[job % c], off = job * plane
+                if fuseReLU {
+                    for i in 0..<plane { po[off + i] = max(px[off + i] * a + b, 0) }
+                } else {
+                    for i in 0..<plane { po[off + i] = px[off + i] * a + b }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import NumPyFormat
+import Testing
+@testable import MedEngine
+
+/// Full-size torchvision models imported with ModelPackage.importTorch give PyTorch's logits.
+/// The references (~700 MB) are made by tools/engine/check_full_size.py; set MEDENGINE_FULLSIZE_DIR to run.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["MEDENGINE_FULLSIZE_DIR"] != nil))
+struct FullSizeTests {
+    @Test(arguments: ["resnet18", "resnet50", "densenet121", "vgg16", "r3d_18"])
+    func importedTorchvisionModelMatchesPyTorch(_ arch: String) throws {
+        let dir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MEDENGINE_FULLSIZE_DIR"]!)
+        let x = try NPYArray.read(from: dir.appendingPathComponent("\(arch).input.npy")).tensor
+        let ref = try NPYArray.read(from: dir.appendingPathComponent("\(arch).logits.npy")).tensor
+        let manifest = ModelManifest(name: arch, version: "0", architecture: .init(name: arch),
+                                     input: .init(spatialDims: x.rank - 2, channels: x.shape[1], size: Array(x.shape.dropFirst(2))),
+                                     labels: (0..<ref.shape[1]).map { "class\($0)" })
+        let package = try ModelPackage.importTorch(weights: dir.appendingPathComponent("\(arch).safetensors"), manifest: manifest)
+        let logits = package.model.predict(x)
+        let error = ParityTests.logitError(logits, ref)
+        print("full-size \(arch): max |Δ|/(1+|ref|) = \(error), max |Δ| = \(logits.maxAbsDifference(ref))")
+        #expect(error <= 1e-4)
+    }
+}
