@@ -18,6 +18,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Label tables: a streaming CSV reader (NIH's full table has 112k rows).
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // MedMNIST .npz files are ZIP archives of .npy arrays.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // The only C++ in the project: a small C API over DCMTK and OpenJPEG.
@@ -48,8 +52,14 @@ let package = Package(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The trainer's data layer: label tables, data sets, splits, preprocessing, batches, metrics. No engine.
+        .target(
+            name: "MedTrainKit",
+            dependencies: ["MedImaging", "NumPyFormat", .product(name: "CSV", package: "CSV.swift"), .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
+        .testTarget(name: "MedTrainKitTests", dependencies: ["MedTrainKit", "MedImaging", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17
