@@ -7,6 +7,7 @@ Run from the repository root, with the shared data at ../shared/data (or pass it
 Images and table rows are copied byte-for-byte (rows verbatim, in the source order); MedMNIST arrays are sliced
 and re-saved with numpy.savez_compressed, as the shared copies were. ATTRIBUTION.md files are kept by hand.
 """
+import json
 import os
 import shutil
 import sys
@@ -72,12 +73,18 @@ def medmnist():
     source = os.path.join(SHARED, "medmnist")
     out = os.path.join(OUT, "medmnist")
     os.makedirs(out, exist_ok=True)
+    expected = {}
     for name, target, train, val in (("pneumoniamnist_kaggle_modified_trainval.npz", "pneumoniamnist_subset.npz", 64, 32),
                                      ("adrenalmnist3d_trainval.npz", "adrenalmnist3d_subset.npz", 16, 8)):
         with np.load(os.path.join(source, name)) as data:
             arrays = {"train_images": data["train_images"][:train], "train_labels": data["train_labels"][:train],
                       "val_images": data["val_images"][:val], "val_labels": data["val_labels"][:val]}
         np.savez_compressed(os.path.join(out, target), **arrays)
+        # What the Swift reader must find, computed by NumPy from the arrays just written.
+        expected[target] = {key: {"shape": list(a.shape), "sum": int(a.astype(np.int64).sum()),
+                                  "first_sum": int(a[0].astype(np.int64).sum())} for key, a in arrays.items()}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1)
 
 
 if __name__ == "__main__":
