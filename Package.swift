@@ -18,7 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // Label tables: a streaming CSV reader (NIH's full table has 112k rows).
+        // Label tables: rows as arrays beside a separate header (column order kept), malformed quoting reported.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         // MedMNIST .npz files are ZIP archives of .npy arrays.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),

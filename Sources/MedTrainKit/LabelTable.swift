@@ -17,20 +17,22 @@ public struct LabelTable: Sendable {
     public var entries: [LabelEntry]
 
     public static func read(_ url: URL, spec: LabelTableSpec) throws(LabelTableError) -> LabelTable {
-        guard let stream = InputStream(url: url) else { throw .unreadable(path: url.path, reason: "cannot open") }
-        let reader: CSVReader
-        do { reader = try CSVReader(stream: stream, hasHeaderRow: true) } catch {
-            throw .unreadable(path: url.path, reason: "\(error)")
+        // Read whole, then parsed from the string: CSV.swift's InputStream path fails on Linux Foundation
+        // (cannotReadFile), and even NIH's full table (112k rows) is only 8 MB.
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw .unreadable(path: url.path, reason: error.localizedDescription)
         }
-        return try parse(reader, spec: spec, path: url.path)
+        return try parse(csv: text, spec: spec, path: url.path)
     }
 
-    public static func parse(csv text: String, spec: LabelTableSpec) throws(LabelTableError) -> LabelTable {
+    /// `path` only names the table in messages.
+    public static func parse(csv text: String, spec: LabelTableSpec, path: String = "<text>") throws(LabelTableError) -> LabelTable {
         let reader: CSVReader
         do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
-            throw .malformedCSV(path: "<text>", reason: "\(error)")
+            throw .malformedCSV(path: path, reason: "\(error)")
         }
-        return try parse(reader, spec: spec, path: "<text>")
+        return try parse(reader, spec: spec, path: path)
     }
 
     private static func parse(_ reader: CSVReader, spec: LabelTableSpec, path: String) throws(LabelTableError) -> LabelTable {

@@ -7,7 +7,8 @@ extension LabelledDataset {
     ///
     /// Images are `(n, H, W)` grey, `(n, H, W, 3)` RGB, or `(n, D, H, W)` volumes (MedMNIST3D, always cubic).
     /// Labels `(n, 1)` are binary when they hold only 0 and 1 and `classCount` is not above 2, otherwise class
-    /// indices made one-hot; labels `(n, L)` with L > 1 are multi-label (ChestMNIST).
+    /// indices made one-hot; labels `(n, L)` with L > 1 are multi-label (ChestMNIST). A binary set has one output,
+    /// named "1" (the positive class) unless named.
     public static func medMNIST(npz url: URL, split: String, labelNames: [String]? = nil,
                                 classCount: Int? = nil) throws(DatasetError) -> LabelledDataset {
         let archive = try NPZArchive(url: url)
@@ -30,7 +31,7 @@ extension LabelledDataset {
         let maxLabel = Int(labels.data.max() ?? 0)
         let task: LabelTask = width > 1 ? .multiLabel : (maxLabel <= 1 && (classCount ?? 2) <= 2) ? .binary : .multiClass
         let outputs = task == .multiClass ? max(classCount ?? 0, maxLabel + 1) : width
-        let names = labelNames ?? (0..<outputs).map(String.init)
+        let names = labelNames ?? (task == .binary ? ["1"] : (0..<outputs).map(String.init))
         guard names.count == outputs else { throw fail("\(names.count) label names for \(outputs) outputs") }
 
         var samples: [Sample] = []
