@@ -22,10 +22,11 @@ public struct PatientSplit: Sendable, Equatable {
     public var test: [Int]
     public var report: SplitReport
 
-    /// Iterative stratification (Sechidis, Tsoumakas & Vlahavas, 2011) over patients, not images: every image of a
-    /// patient goes to the same split. Labels are dealt out rarest first; each patient carrying the current label
-    /// goes to the split that still wants most of that label, then most samples, then (ties) a seeded choice.
-    /// Patients without any positive label fill the splits by wanted sample count.
+    /// Iterative stratification (after Sechidis, Tsoumakas & Vlahavas, 2011) over patients, not images: every image
+    /// of a patient goes to the same split. Labels are dealt out rarest first (fewest positives among unplaced
+    /// patients); each patient carrying the current label goes to the split with the greatest remaining demand for
+    /// all of its positives (each label's wanted count over its total), then most wanted samples, then a seeded
+    /// choice. Patients without any positive label fill the splits by wanted sample count.
     public init(_ dataset: LabelledDataset, fractions: SplitFractions, seed: UInt64) {
         var byPatient: [String: [Int]] = [:]
         var order: [String] = []
@@ -55,6 +56,15 @@ public struct PatientSplit: Sendable, Equatable {
             wantedSamples[split] -= Double(byPatient[order[patient]]!.count)
             for label in 0..<labelCount { wantedLabels[split][label] -= Double(patientPositives[patient][label]) }
         }
+        // How much a split still wants this patient's positives, each label weighted by its rarity, so that a
+        // patient carrying a rare label and a common one is placed for the rare one too.
+        func demand(_ split: Int, _ patient: Int) -> Double {
+            var sum = 0.0
+            for label in 0..<labelCount where patientPositives[patient][label] > 0 {
+                sum += Double(patientPositives[patient][label]) * wantedLabels[split][label] / Double(totals[label])
+            }
+            return sum
+        }
         func best(_ keys: (Int) -> [Double]) -> Int {
             // Highest key wins; exact ties are broken by the seeded generator.
             let candidates = fractions.indices.filter { fractions[$0] > 0 }
@@ -70,7 +80,7 @@ public struct PatientSplit: Sendable, Equatable {
             }
             guard let label = (0..<labelCount).filter({ remaining[$0] > 0 }).min(by: { remaining[$0] < remaining[$1] }) else { break }
             for patient in order.indices where assignment[patient] == nil && patientPositives[patient][label] > 0 {
-                assign(patient, to: best { [wantedLabels[$0][label], wantedSamples[$0]] })
+                assign(patient, to: best { split in [demand(split, patient), wantedSamples[split]] })
             }
         }
         for patient in order.indices where assignment[patient] == nil {
