@@ -49,7 +49,7 @@ public struct LabelTable: Sendable {
 
         let decoder: RowLabelDecoder
         switch spec.labels {
-        case let .columns(names):
+        case let .columns(names: names):
             guard !names.isEmpty else { throw .noLabels }
             var indices: [Int] = []
             for name in names { indices.append(try column(name)) }

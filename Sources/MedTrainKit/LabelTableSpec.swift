@@ -4,7 +4,7 @@
 public struct LabelTableSpec: Codable, Sendable, Equatable {
     public enum Labels: Codable, Sendable, Equatable {
         /// One column per label holding 1, 0, or blank/-1 for uncertain (ODIR's N..O, CheXpert's findings).
-        case columns([String])
+        case columns(names: [String])
         /// One column of label names joined by `separator` (NIH's `Finding Labels`). `labels` fixes the order and
         /// the allowed names; nil takes every name found, sorted. `noFinding` means all labels negative; a blank
         /// cell means all uncertain.
@@ -31,7 +31,7 @@ public struct LabelTableSpec: Codable, Sendable, Equatable {
 
     /// ODIR-5K's `full_df.csv`: one row per image (`filename`); the labels are per patient (`ID`).
     public static let odir5k = LabelTableSpec(
-        imageColumn: "filename", patientColumn: "ID", labels: .columns(["N", "D", "G", "C", "A", "H", "M", "O"]))
+        imageColumn: "filename", patientColumn: "ID", labels: .columns(names: ["N", "D", "G", "C", "A", "H", "M", "O"]))
 
     public static let nihFindings = [
         "Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Effusion", "Emphysema", "Fibrosis", "Hernia",

@@ -42,7 +42,7 @@ import Testing
     @Test(arguments: UncertainLabelPolicy.allCases)
     func uncertainValuesFollowThePolicy(policy: UncertainLabelPolicy) throws {
         let csv = "image,patient,A,B\nx.png,p1,1,\ny.png,p1,-1,0\nz.png,p2,0.0,1.0\n"
-        let spec = LabelTableSpec(imageColumn: "image", patientColumn: "patient", labels: .columns(["A", "B"]), uncertain: policy)
+        let spec = LabelTableSpec(imageColumn: "image", patientColumn: "patient", labels: .columns(names: ["A", "B"]), uncertain: policy)
         let table = try LabelTable.parse(csv: csv, spec: spec)
         let fill: Float = policy == .ones ? 1 : 0, kept: Float = policy == .mask ? 0 : 1
         #expect(table.entries.map(\.labels) == [[1, fill], [fill, 0], [0, 1]])
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func errorsNameTheRowAndColumn() {
-        let spec = LabelTableSpec(imageColumn: "image", patientColumn: nil, labels: .columns(["A"]))
+        let spec = LabelTableSpec(imageColumn: "image", patientColumn: nil, labels: .columns(names: ["A"]))
         #expect(throws: LabelTableError.missingColumn("image", available: ["file", "A"])) {
             try LabelTable.parse(csv: "file,A\nx,1\n", spec: spec)
         }
@@ -81,6 +81,8 @@ import Testing
         let spec = try JSONDecoder().decode(LabelTableSpec.self, from: Data(json.utf8))
         #expect(spec.uncertain == .ones)
         #expect(spec.labels == .delimited(column: "Finding Labels", separator: "|", labels: nil, noFinding: "No Finding"))
+        let odir = #"{"imageColumn": "filename", "patientColumn": "ID", "uncertain": "mask", "labels": {"columns": {"names": ["N", "D"]}}}"#
+        #expect(try JSONDecoder().decode(LabelTableSpec.self, from: Data(odir.utf8)).labels == .columns(names: ["N", "D"]))
         let again = try JSONDecoder().decode(LabelTableSpec.self, from: JSONEncoder().encode(LabelTableSpec.odir5k))
         #expect(again == .odir5k)
     }
