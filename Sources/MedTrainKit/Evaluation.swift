@@ -37,7 +37,7 @@ public struct Evaluation: Codable, Sendable, Equatable {
                 aurocInterval: bootstrapResamples > 0 ? outcomes.aurocInterval(resamples: bootstrapResamples, seed: seed &+ UInt64(label)) : nil,
                 averagePrecision: outcomes.averagePrecision(), brier: outcomes.brierScore(),
                 expectedCalibrationError: outcomes.expectedCalibrationError(), threshold: threshold.isFinite ? threshold : nil,
-                thresholdRule: thresholds == nil ? rule : .fixed(threshold), f1: confusion.f1,
+                thresholdRule: thresholds == nil ? rule : .fixed(value: threshold), f1: confusion.f1,
                 sensitivity: confusion.sensitivity, specificity: confusion.specificity)
         }
         func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }

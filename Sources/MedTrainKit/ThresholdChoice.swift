@@ -6,9 +6,9 @@ public enum ThresholdRule: Codable, Sendable, Equatable, CustomStringConvertible
     /// Maximises F1.
     case maxF1
     /// The highest threshold whose sensitivity reaches the target (a screening operating point).
-    case targetSensitivity(Double)
+    case targetSensitivity(minimum: Double)
     /// A fixed threshold.
-    case fixed(Double)
+    case fixed(value: Double)
 
     public var description: String {
         switch self {

@@ -58,7 +58,7 @@ import Testing
             #expect(outcomes.threshold(by: .youden) == expected.youden_threshold, "Youden threshold, label \(label)")
             #expect(outcomes.threshold(by: .maxF1) == expected.max_f1_threshold, "max-F1 threshold, label \(label)")
             #expect(Self.close(outcomes.confusion(at: outcomes.threshold(by: .maxF1)).f1, expected.max_f1), "max F1, label \(label)")
-            #expect(outcomes.threshold(by: .targetSensitivity(reference.target_sensitivity)) == expected.sensitivity_threshold,
+            #expect(outcomes.threshold(by: .targetSensitivity(minimum: reference.target_sensitivity)) == expected.sensitivity_threshold,
                     "sensitivity threshold, label \(label)")
         }
     }
@@ -86,6 +86,12 @@ import Testing
         // The common label (60% positives) is estimated more tightly than the rare one.
         let common = try #require(scored.outcomes(label: 1).aurocInterval(resamples: 500, seed: 7))
         #expect(common.upper - common.lower < interval.upper - interval.lower)
+    }
+
+    @Test func thresholdRulesReadFromAConfig() throws {
+        let json = #"[{"youden": {}}, {"maxF1": {}}, {"targetSensitivity": {"minimum": 0.9}}, {"fixed": {"value": 0.3}}]"#
+        let rules = try JSONDecoder().decode([ThresholdRule].self, from: Data(json.utf8))
+        #expect(rules == [.youden, .maxF1, .targetSensitivity(minimum: 0.9), .fixed(value: 0.3)])
     }
 
     @Test func aurocCountsTiesAsOneHalf() {
