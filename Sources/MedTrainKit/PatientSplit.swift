@@ -22,11 +22,12 @@ public struct PatientSplit: Sendable, Equatable {
     public var test: [Int]
     public var report: SplitReport
 
-    /// Iterative stratification (after Sechidis, Tsoumakas & Vlahavas, 2011) over patients, not images: every image
-    /// of a patient goes to the same split. Labels are dealt out rarest first (fewest positives among unplaced
-    /// patients); each patient carrying the current label goes to the split with the greatest remaining demand for
-    /// all of its positives (each label's wanted count over its total), then most wanted samples, then a seeded
-    /// choice. Patients without any positive label fill the splits by wanted sample count.
+    /// Iterative stratification (Sechidis, Tsoumakas & Vlahavas, 2011) over patients, not images: every image of a
+    /// patient goes to the same split. Labels are dealt out rarest first (fewest positives among unplaced patients,
+    /// ties to the label rarest overall); each patient carrying the current label goes to the split that still wants
+    /// most of it, then to the one with the greatest remaining demand for all of the patient's positives (each label
+    /// weighted by its rarity), then the one wanting most samples, then a seeded choice. Patients without any
+    /// positive label fill the splits by wanted sample count.
     public init(_ dataset: LabelledDataset, fractions: SplitFractions, seed: UInt64) {
         var byPatient: [String: [Int]] = [:]
         var order: [String] = []
@@ -78,9 +79,10 @@ public struct PatientSplit: Sendable, Equatable {
             for patient in order.indices where assignment[patient] == nil {
                 for label in 0..<labelCount { remaining[label] += patientPositives[patient][label] }
             }
-            guard let label = (0..<labelCount).filter({ remaining[$0] > 0 }).min(by: { remaining[$0] < remaining[$1] }) else { break }
+            guard let label = (0..<labelCount).filter({ remaining[$0] > 0 })
+                .min(by: { (remaining[$0], totals[$0]) < (remaining[$1], totals[$1]) }) else { break }
             for patient in order.indices where assignment[patient] == nil && patientPositives[patient][label] > 0 {
-                assign(patient, to: best { split in [demand(split, patient), wantedSamples[split]] })
+                assign(patient, to: best { split in [wantedLabels[split][label], demand(split, patient), wantedSamples[split]] })
             }
         }
         for patient in order.indices where assignment[patient] == nil {
