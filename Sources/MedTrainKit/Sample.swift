@@ -79,3 +79,19 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension LabelledDataset {
+    /// Per label, negatives over positives among the given samples (unmasked only): BCE's `pos_weight`, which
+    /// makes a rare label's positives count as much as its negatives. 1 for a label without positives or negatives.
+    public func positiveWeights(_ indices: [Int]? = nil) -> [Float] {
+        let chosen = indices ?? Array(samples.indices)
+        var positives = [Int](repeating: 0, count: labelNames.count), negatives = positives
+        for index in chosen {
+            let sample = samples[index]
+            for label in positives.indices where sample.mask[label] > 0 {
+                if sample.labels[label] > 0 { positives[label] += 1 } else { negatives[label] += 1 }
+            }
+        }
+        return zip(positives, negatives).map { p, n in p > 0 && n > 0 ? Float(n) / Float(p) : 1 }
+    }
+}

@@ -78,3 +78,28 @@ struct ArraySummary: Decodable {
     var firstSum: Int
     enum CodingKeys: String, CodingKey { case shape, sum, firstSum = "first_sum" }
 }
+
+@Suite struct DataSourceTests {
+    @Test func configNamesEachKindOfSource() throws {
+        let json = """
+        [{"imageFolder": {"images": "odir/images", "table": "odir/full_df.csv", "missing": "skip",
+          "spec": {"imageColumn": "filename", "patientColumn": "ID", "uncertain": "mask",
+                   "labels": {"columns": {"names": ["N", "D", "G", "C", "A", "H", "M", "O"]}}}}},
+         {"classFolders": {"root": "kermany/val", "patients": {"field": {"separator": "-", "index": 1}}}},
+         {"medMNIST": {"npz": "medmnist/pneumoniamnist_subset.npz", "split": "train"}}]
+        """
+        let sources = try JSONDecoder().decode([DataSource].self, from: Data(json.utf8))
+        let loaded = try sources.map { try $0.load(relativeTo: TrainFixtures.root.appendingPathComponent("/")) }
+        #expect(loaded.map(\.samples.count) == [6, 8, 64])
+        #expect(loaded.map(\.task) == [.multiLabel, .multiClass, .binary])
+        #expect(sources[0] == .imageFolder(images: "odir/images", table: "odir/full_df.csv", spec: .odir5k, missing: .skip))
+    }
+
+    @Test func positiveWeightsAreNegativesOverPositives() throws {
+        let dataset = try LabelledDataset.imageFolder(images: TrainFixtures.url("odir/images"), table: TrainFixtures.url("odir/full_df.csv"),
+                                                      spec: .odir5k, missing: .skip)
+        // 6 images: N, D, G, A and O positive on 2 each (4 negatives: weight 2); C, H and M on none (weight 1).
+        #expect(dataset.positiveWeights() == [2, 2, 2, 1, 2, 1, 1, 2])
+        #expect(dataset.positiveWeights([0, 1]) == [1, 1, 1, 1, 1, 1, 1, 1])
+    }
+}
