@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Data flows one way: CDicom/CImageCodecs -> MedImaging -> (MedEngine) -> MedExplain -> MedLensCore
+// Data flows one way: CDicom/CImageCodecs -> MedImaging -> MedEngine -> MedExplain -> MedLensCore
 // -> MedLensDaemon / MedTrainKit -> thin executables. See docs/architecture.md.
 let dcmtkLibraries: [LinkerSetting] = [
     "dcmjpls", "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimage", "dcmimgle", "dcmdata", "oflog", "ofstd",
@@ -19,6 +19,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // Label tables: rows as arrays beside a separate header (column order kept), malformed quoting reported.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // MedMNIST .npz files are ZIP archives of .npy arrays.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // The only C++ in the project: a small C API over DCMTK and OpenJPEG.
@@ -38,7 +42,7 @@ let package = Package(
         .target(name: "MedImaging", dependencies: ["CDicom", "CImageCodecs", "NumPyFormat"]),
         .target(
             name: "MedEngine",
-            dependencies: ["COpenBLAS", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["COpenBLAS", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "MedLensCore", dependencies: ["MedImaging", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
@@ -53,12 +57,18 @@ let package = Package(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The trainer: label tables, data sets, splits, preprocessing, batches, training, metrics.
+        .target(
+            name: "MedTrainKit",
+            dependencies: ["MedImaging", "MedEngine", "NumPyFormat", .product(name: "CSV", package: "CSV.swift"), .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         // Runs the built executables; depends on them only through the build folder.
         .testTarget(name: "MedLensCLITests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedLensCoreTests", dependencies: ["MedLensCore"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
-        .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "NumPyFormat"]),
+        .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "MedImaging", "NumPyFormat"]),
+        .testTarget(name: "MedTrainKitTests", dependencies: ["MedTrainKit", "MedImaging", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

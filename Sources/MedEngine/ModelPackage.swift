@@ -1,4 +1,5 @@
 import Foundation
+import MedImaging
 
 /// `model.json`: what the model is, what it expects, and the checksum of its weights.
 public struct ModelManifest: Codable, Equatable, Sendable {
@@ -7,17 +8,6 @@ public struct ModelManifest: Codable, Equatable, Sendable {
         /// First-stage width when not the standard one (reduced models in tests).
         public var width: Int?
         public init(name: String, width: Int? = nil) { self.name = name; self.width = width }
-    }
-
-    public struct InputSpec: Codable, Equatable, Sendable {
-        public var spatialDims: Int
-        public var channels: Int
-        public var size: [Int]
-        /// Intensity pipeline steps, in order, as the preprocessing module names them (e.g. "scale:0:255").
-        public var intensity: [String]
-        public init(spatialDims: Int, channels: Int, size: [Int], intensity: [String] = []) {
-            self.spatialDims = spatialDims; self.channels = channels; self.size = size; self.intensity = intensity
-        }
     }
 
     public var name: String

@@ -6,6 +6,17 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     public init(seed: UInt64) { state = seed }
 
+    /// A generator for one stream derived from a seed and a few counters (epoch, sample index), so that work
+    /// done in any order or on any thread draws the same numbers.
+    public init(seed: UInt64, stream: UInt64...) {
+        var mixed = seed
+        for value in stream {
+            var g = SeededRandom(seed: mixed ^ (value &* 0x9E37_79B9_7F4A_7C15))
+            mixed = g.next()
+        }
+        state = mixed
+    }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -16,6 +27,9 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     /// Uniform in [0, 1).
     public mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+
+    /// Uniform in [low, high).
+    public mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * uniform() }
 
     /// Standard normal (Box-Muller).
     public mutating func normal() -> Float {

@@ -1,4 +1,5 @@
 import Foundation
+import MedImaging
 import NumPyFormat
 import Testing
 @testable import MedEngine
@@ -13,7 +14,7 @@ struct FullSizeTests {
         let x = try NPYArray.read(from: dir.appendingPathComponent("\(arch).input.npy")).tensor
         let ref = try NPYArray.read(from: dir.appendingPathComponent("\(arch).logits.npy")).tensor
         let manifest = ModelManifest(name: arch, version: "0", architecture: .init(name: arch),
-                                     input: .init(spatialDims: x.rank - 2, channels: x.shape[1], size: Array(x.shape.dropFirst(2))),
+                                     input: InputSpec(size: Array(x.shape.dropFirst(2)), channels: x.shape[1], intensity: IntensityPipeline([])),
                                      labels: (0..<ref.shape[1]).map { "class\($0)" })
         let package = try ModelPackage.importTorch(weights: dir.appendingPathComponent("\(arch).safetensors"), manifest: manifest)
         let logits = package.model.predict(x)

@@ -1,4 +1,5 @@
 import Foundation
+import MedImaging
 import NumPyFormat
 import Testing
 @testable import MedEngine
@@ -60,7 +61,7 @@ import Testing
     @Test func modelPackageRoundTripAndChecksum() throws {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let manifest = ModelManifest(name: "pneumonia", version: "1", architecture: .init(name: "resnet18_28", width: 4),
-                                     input: .init(spatialDims: 2, channels: 1, size: [28, 28], intensity: ["scale:0:255"]),
+                                     input: InputSpec(size: [28, 28], channels: 1, intensity: IntensityPipeline([.scale(factor: 1 / 255, offset: 0)])),
                                      labels: ["normal", "pneumonia"])
         let model = try ModelZoo.make(arch: "resnet18_28", inChannels: 1, labels: 2, width: 4, seed: 3)
         let written = try ModelPackage(manifest: manifest, model: model).write(to: scratch)
@@ -84,7 +85,7 @@ import Testing
 
     @Test func importTorchStateDictionary() throws {
         let manifest = ModelManifest(name: "r18", version: "1", architecture: .init(name: "resnet18", width: 4),
-                                     input: .init(spatialDims: 2, channels: 3, size: [64, 64]), labels: ["a", "b", "c"])
+                                     input: InputSpec(size: [64, 64], channels: 3, intensity: IntensityPipeline([])), labels: ["a", "b", "c"])
         let package = try ModelPackage.importTorch(weights: Fixtures.url("resnet18.weights.safetensors"), manifest: manifest)
         let ref = try Fixtures.npy("resnet18.logits.npy")
         #expect(package.model.predict(try Fixtures.npy("resnet18.input.npy")).maxAbsDifference(ref) < 1e-4)
