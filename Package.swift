@@ -18,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // The only C++ in the project: a small C API over DCMTK and OpenJPEG.
@@ -40,10 +42,16 @@ let package = Package(
             name: "medlens",
             dependencies: ["MedImaging", "MedEngine", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The spool: inotify intake, job journal (SQLite), outputs, quarantine, systemd integration.
+        .target(
+            name: "MedLensDaemon",
+            dependencies: ["MedImaging", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "medlensd",
-            dependencies: ["MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MedLensDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .testTarget(name: "MedLensDaemonTests", dependencies: ["MedLensDaemon"]),
         .executableTarget(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
