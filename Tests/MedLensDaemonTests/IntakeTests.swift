@@ -20,7 +20,7 @@ import Testing
         let summary = document?["summary"] as? [String: Any]
         let volume = (summary?["volumes"] as? [[String: Any]])?.first
         #expect(volume?["modality"] as? String == "CT")
-        #expect(volume?["shape"] as? [Int] == [1, 1, 23, 38])
+        #expect(volume?["shape"] as? [Int] == [1, 1, 38, 23])
         #expect(output.hasPrefix("\(volume?["studyInstanceUID"] as? String ?? "?")/\(volume?["seriesInstanceUID"] as? String ?? "?")/"))
 
         let archived = try #require(daemon.files(under: daemon.archive).first)
