@@ -47,10 +47,15 @@ struct JobRunner {
             }
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try move(path, to: destination)
             } catch {
-                throw SpoolError("cannot create \(folder): \(error.localizedDescription)")
+                // An entry we may not move (say, in a folder the daemon cannot write) stays where it is,
+                // untouched and logged; it is tried again on its next event or rescan.
+                try journal.forget(job)
+                removeTree(folder)
+                log.log(.error, "cannot take", ["inbox": job.inbox, "name": job.name, "error": "\(error)"])
+                return nil
             }
-            try move(path, to: destination)
         }
         return try journal.record(job, .taken)
     }
