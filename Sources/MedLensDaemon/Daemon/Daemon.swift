@@ -66,6 +66,7 @@ public final class Daemon {
             for event in watcher.drain() { handle(event) }
             for path in tracker.due(now: monotonicSeconds()) {
                 try process(path)
+                heartbeat()  // a long run of due files must not starve the watchdog
                 if signals.peekStop() { break }
             }
             heartbeat()
@@ -107,7 +108,6 @@ public final class Daemon {
         guard let job = try runner.take(path, inbox: inbox) else { return }
         try runner.run(job)
         if try journal.job(job.id)?.state == .quarantined { quarantinedCount += 1 } else { processedCount += 1 }
-        notifier.status(statusLine())
     }
 
     private func heartbeat() {
