@@ -25,9 +25,10 @@ public enum ConfigLoader {
             throw ConfigError(file: file, issues: [ConfigIssue(keyPath: "", line: nil, message: "\(error)")])
         }
         let reader = TableReader(lines: TOMLKeyLines(text: text))
-        let config = reader.config(from: root)
-        if !reader.issues.isEmpty || config == nil { throw ConfigError(file: file, issues: reader.issues) }
-        return config!
+        guard let config = reader.config(from: root), reader.issues.isEmpty else {
+            throw ConfigError(file: file, issues: reader.issues)
+        }
+        return config
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Maps key paths (`intake.settle_seconds`, `inbox[1].path`) to the line that defines them.
 /// TOMLKit reports positions only for syntax errors, so validation messages get their lines from this scan
 /// of the (already parsed, hence well-formed) text.
@@ -10,7 +12,7 @@ struct TOMLKeyLines {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             let number = index + 1
-            if line.hasPrefix("[[") , let end = line.range(of: "]]") {
+            if line.hasPrefix("[["), let end = line.range(of: "]]") {
                 let name = Self.unquote(String(line[line.index(line.startIndex, offsetBy: 2)..<end.lowerBound]))
                 let n = arrayCounts[name, default: 0]
                 arrayCounts[name] = n + 1
@@ -39,5 +41,3 @@ struct TOMLKeyLines {
         }.joined(separator: ".")
     }
 }
-
-import Foundation
