@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         // MedMNIST .npz files are ZIP archives of .npy arrays.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // The only C++ in the project: a small C API over DCMTK and OpenJPEG.
@@ -49,10 +51,16 @@ let package = Package(
             name: "medlens",
             dependencies: ["MedImaging", "MedEngine", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The spool: inotify intake, job journal (SQLite), outputs, quarantine, systemd integration.
+        .target(
+            name: "MedLensDaemon",
+            dependencies: ["MedImaging", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "medlensd",
-            dependencies: ["MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MedLensDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .testTarget(name: "MedLensDaemonTests", dependencies: ["MedLensDaemon"]),
         .executableTarget(
             name: "medtrain",
             dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -1,0 +1,59 @@
+import Foundation
+import MedLensDaemon
+import Testing
+
+struct ConfigTests {
+    @Test func shippedConfigurationIsValid() throws {
+        let config = try ConfigLoader.load(file: DaemonHarness.packageRoot.appendingPathComponent("etc/medlens/medlens.toml").path)
+        #expect(config.inboxes == [InboxConfig(name: "default", path: "/var/lib/medlens/inbox")])
+        #expect(config.archiveMode == .keep)
+        let spooled = config.placingSpool(under: "/srv/spool")
+        #expect(spooled.inboxes[0].path == "/srv/spool/inbox" && spooled.state == "/srv/spool/state")
+    }
+
+    @Test func unknownKeysAndBadValuesAreNamedWithTheirLines() throws {
+        let text = """
+            [spool]
+            outbox = "/s/o"
+            quarantine = "/s/q"
+            archive = "/s/a"
+            state = "relative/state"
+
+            [[inbox]]
+            name = "CT Room"
+            path = "/s/i"
+
+            [intake]
+            settle_seconds = -1
+            colour = "blue"
+
+            [archive]
+            mode = "shred"
+            """
+        let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse(text, file: "t.toml") }
+        let issues = error?.issues.map { "\($0.line ?? 0) \($0.keyPath)" } ?? []
+        #expect(issues.sorted() == ["12 intake.settle_seconds", "13 intake.colour", "16 archive.mode",
+                                    "5 spool.state", "8 inbox[0].name"].sorted())
+    }
+
+    @Test func syntaxErrorsCarryTheParserLine() {
+        let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse("[spool]\noutbox = \n", file: "t.toml") }
+        #expect(error?.issues.first?.line == 2)
+    }
+
+    @Test func binaryRefusesInvalidConfigurationWithExitStatus78() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("medlensd-bad-\(UUID().uuidString).toml")
+        try "[spool]\nsurprise = true\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
+        process.arguments = ["--config", file.path, "--check"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 78)
+        #expect(output.contains("line 2: spool.surprise: unknown key"))
+    }
+}

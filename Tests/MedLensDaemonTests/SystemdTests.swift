@@ -1,0 +1,54 @@
+import Foundation
+import Glibc
+import Testing
+
+@Suite(.serialized) struct SystemdTests {
+    @Test func notifiesReadyStatusWatchdogReloadAndStop() throws {
+        let daemon = try DaemonHarness()
+        let socket = try NotifySocket(in: daemon.root)
+        try daemon.start(environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "400000"])
+
+        let ready = socket.receive(within: 10) { $0.contains("READY=1") }
+        #expect(ready?.contains("STATUS=watching 1 inbox(es)") == true)
+        #expect(socket.receive(within: 5) { $0 == "WATCHDOG=1" } != nil)
+
+        try daemon.drop("IMG0001.dcm")
+        #expect(socket.receive(within: 20) { $0.hasPrefix("STATUS=") && $0.contains("processed 1") } != nil)
+
+        // SIGHUP with an invalid file: refused, the daemon keeps running and says ready again.
+        let good = try String(contentsOf: daemon.configFile, encoding: .utf8)
+        try (good + "\nunknown_key = 1\n").write(to: daemon.configFile, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        #expect(socket.receive(within: 5) { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") } != nil)
+        #expect(socket.receive(within: 5) { $0.contains("READY=1") } != nil)
+        #expect(waitUntil(5) { daemon.log.contains("reload refused") && daemon.log.contains("unknown_key") })
+        // SIGHUP with a valid change: applied.
+        try good.replacingOccurrences(of: "settle_seconds = 0.3", with: "settle_seconds = 0.7")
+            .write(to: daemon.configFile, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        #expect(socket.receive(within: 5) { $0.contains("READY=1") } != nil)
+        #expect(waitUntil(5) { daemon.log.contains("reloaded settle_seconds=0.7") })
+
+        daemon.signal(SIGTERM)
+        #expect(socket.receive(within: 10) { $0.contains("STOPPING=1") } != nil)
+        let process = try #require(daemon.process)
+        #expect(waitUntil(10) { !process.isRunning })
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+    }
+
+    /// SIGTERM while files wait: intake stops, nothing is lost, and the next start takes what was left.
+    @Test func sigtermStopsIntakeAndRestartTakesTheRest() throws {
+        let daemon = try DaemonHarness(settleSeconds: 3)
+        try daemon.start()
+        try daemon.drop("IMG0002.dcm")
+        usleep(300_000)
+        daemon.signal(SIGTERM)
+        let process = try #require(daemon.process)
+        #expect(waitUntil(10) { !process.isRunning })
+        #expect(process.terminationStatus == 0)
+        #expect(daemon.files(under: daemon.inbox) == ["IMG0002.dcm"])
+        try daemon.start()
+        #expect(waitUntil(20) { daemon.files(under: daemon.archive).count == 1 })
+        #expect(daemon.files(under: daemon.inbox).isEmpty)
+    }
+}
