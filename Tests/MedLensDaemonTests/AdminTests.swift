@@ -13,13 +13,13 @@ import Testing
         let list = try admin.quarantineList()
         #expect(list.count == 1)
         let record = try #require(list.first)
-        #expect(record.reason == "decode_failed" && record.file == "MR_truncated.dcm")
+        #expect(record.reason == "truncated" && record.file == "MR_truncated.dcm")
         #expect(try admin.quarantineShow(record.job) == record)
         #expect(throws: SpoolError.self) { try admin.quarantineShow("../../etc") }
 
         let before = try admin.status()
         #expect(before.jobsByState["quarantined"] == 1)
-        #expect(before.lastErrors.map(\.reason) == ["decode_failed"])
+        #expect(before.lastErrors.map(\.reason) == ["truncated"])
 
         // Replayed: the input goes back through the inbox as a new job and is quarantined again.
         try admin.quarantineReplay(record.job)

@@ -46,7 +46,7 @@ import Testing
         }
         let byFile = Dictionary(uniqueKeysWithValues: records.map { ($0["file"] as? String ?? "", $0) })
         let malformed = try #require(byFile["MR_truncated.dcm"])
-        #expect(malformed["reason"] as? String == "decode_failed")
+        #expect(malformed["reason"] as? String == "truncated")
         #expect(malformed["stage"] as? String == "read")
         #expect(malformed["source"] as? String == "nested/MR_truncated.dcm")
         #expect((malformed["message"] as? String)?.isEmpty == false)

@@ -38,7 +38,7 @@ import Testing
         let reasons = try daemon.files(under: daemon.quarantine).filter { $0.hasSuffix("error.json") }.map {
             String(decoding: try Data(contentsOf: daemon.quarantine.appendingPathComponent($0)), as: UTF8.self)
         }
-        #expect(reasons.allSatisfy { $0.contains("\"decode_failed\"") }, "\(reasons)")
+        #expect(reasons.allSatisfy { $0.contains("\"truncated\"") }, "\(reasons)")
         #expect(daemon.files(under: daemon.inbox, hidden: true).isEmpty)
         #expect(daemon.files(under: daemon.work, hidden: true).isEmpty)
         #expect(daemon.files(under: daemon.outbox, hidden: true).filter { $0.hasPrefix(".tmp/") }.isEmpty)
