@@ -1,18 +1,54 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import MedEngine
 import MedImaging
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure decoding speed: header parse + pixel decode + modality transform, per slice.")
+        abstract: "Measure decoding speed (--decode) or a model's inference or training step (--arch).")
 
-    @Option(name: .long, help: "A DICOM file or folder to decode.") var decode: String
+    @Option(name: .long, help: "A DICOM file or folder to decode.") var decode: String?
     @Option(name: .long, help: "Decode the inputs this many times; the median pass is reported.") var repeats = 5
     @Option(name: .long, help: "Name of the case in the JSON output.") var name = "decode"
 
+    @Option(name: .long, help: "A model architecture: \(ModelZoo.architectures.joined(separator: ", ")).") var arch: String?
+    @Option(name: .long, help: "Input shape, e.g. 1x3x224x224 (N×C×H×W) or 1x1x28x28x28.") var input = "1x3x224x224"
+    @Option(name: .long, help: "Output labels of the benchmarked model.") var labels = 14
+    @Option(name: .long, help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "Timed iterations.") var iterations = 10
+    @Flag(name: .long, help: "Time a training step (forward, loss, backward, SGD) instead of inference.") var train = false
+    @Flag(name: .long, help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard (decode == nil) != (arch == nil) else { throw ValidationError("give either --decode PATH or --arch NAME") }
+    }
+
     func run() throws {
-        let url = URL(fileURLWithPath: decode)
+        if let decode { try benchDecode(decode) } else if let arch { try benchModel(arch) }
+    }
+
+    private func benchModel(_ arch: String) throws {
+        guard let shape = Benchmark.parseShape(input) else { throw ValidationError("--input \(input) is not a shape like 1x3x224x224") }
+        if let threads { CPUBackend.setThreads(threads) }
+        let model: any Model
+        do { model = try ModelZoo.make(arch: arch, inChannels: shape[1], labels: labels) } catch {
+            throw ValidationError("\(error)")
+        }
+        let result = Benchmark.run(model: model, inputShape: shape, iterations: iterations, train: train)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            let mode = train ? "training step" : "inference"
+            print(String(format: "%@ %@ %@: median %.2f ms (min %.2f, max %.2f), %.1f GFLOP/s, peak RSS %.0f MB",
+                         arch, input, mode, result.medianMs, result.minMs, result.maxMs, result.gflops, result.peakRSSMB))
+        }
+    }
+
+    private func benchDecode(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
         var passes: [Double] = []
         var slices = 0, bytes = 0
         for _ in 0..<max(1, repeats) {
@@ -20,7 +56,7 @@ struct Bench: ParsableCommand {
             let result = ScanReader.read(url)
             passes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             guard result.failures.isEmpty, !result.volumes.isEmpty else {
-                throw ValidationError("cannot decode \(decode): \(result.failures.first?.message ?? "nothing read")")
+                throw ValidationError("cannot decode \(path): \(result.failures.first?.message ?? "nothing read")")
             }
             slices = result.volumes.reduce(0) { $0 + $1.shape.depth }
             bytes = result.volumes.reduce(0) { $0 + $1.voxels.count * MemoryLayout<Float>.size }

@@ -6,17 +6,17 @@ import Testing
 struct MedlensCommandTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The binary built beside this test bundle (debug or release, whichever `swift test` built).
-    static var binary: URL {
+    /// A binary built beside this test bundle (debug or release, whichever `swift test` built).
+    static func binary(_ name: String) -> URL {
         let bundle = Bundle.main.bundleURL
-        let candidates = [bundle.deletingLastPathComponent().appendingPathComponent("medlens"),
-                          repository.appendingPathComponent(".build/debug/medlens")]
+        let candidates = [bundle.deletingLastPathComponent().appendingPathComponent(name),
+                          repository.appendingPathComponent(".build/debug/" + name)]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+    static func run(_ arguments: [String], tool: String = "medlens") throws -> (status: Int32, stdout: Data, stderr: String) {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = binary(tool)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
