@@ -46,6 +46,8 @@ let package = Package(
             name: "MedEngine",
             dependencies: ["COpenBLAS", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Where a model looked: the Grad-CAM family over the engine's named activations.
+        .target(name: "MedExplain", dependencies: ["MedEngine"]),
         .target(name: "MedLensCore", dependencies: ["MedImaging", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "medlens",
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "MedImaging", "NumPyFormat"]),
+        .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine"]),
         .testTarget(name: "MedTrainKitTests", dependencies: ["MedTrainKit", "MedImaging", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],

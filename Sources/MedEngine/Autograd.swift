@@ -112,6 +112,12 @@ public final class ForwardContext {
     /// Wraps a parameter as a graph leaf.
     func leaf(_ p: Parameter) -> Variable { Variable(parameter: p, track: recordsGraph) }
 
+    /// Forgets the gradients of the recorded activations, so that the same graph can be back-propagated again
+    /// for another target (one forward pass serves every finding of a scan).
+    public func clearActivationGradients() {
+        for v in activations.values { v.grad = nil }
+    }
+
     /// Records an intermediate activation under its module name (e.g. "layer4") when asked for.
     @discardableResult
     func record(_ name: String, _ v: Variable) -> Variable {
