@@ -32,12 +32,12 @@ fuzz: deps
 	fuzz/run.sh $(or $(SECONDS_TO_RUN),600)
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/medlens $(DESTDIR)$(PREFIX)/share/medlens/models
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/medlens $(DESTDIR)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/medlens/models
 	install -m 755 $(BIN)/medlensd $(BIN)/medlens $(BIN)/medtrain $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 etc/medlens/medlens.toml $(DESTDIR)/etc/medlens/medlens.toml
-	if [ -d systemd ] && ls systemd/*.service >/dev/null 2>&1; then \
-		install -d $(DESTDIR)/lib/systemd/system && install -m 644 systemd/*.service systemd/*.timer $(DESTDIR)/lib/systemd/system/ 2>/dev/null || true; fi
-	cp -r models/. $(DESTDIR)$(PREFIX)/share/medlens/models/
+	install -m 644 systemd/*.service $(DESTDIR)/lib/systemd/system/
+	# models/ holds the default model packages once medtrain has produced them.
+	if [ -d models ]; then cp -r models/. $(DESTDIR)$(PREFIX)/share/medlens/models/; fi
 
 clean:
 	rm -rf .build spool
