@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <mutex>
 #include <shared_mutex>
+#include <vector>
 
 namespace cdicom {
 
@@ -105,6 +106,55 @@ OFCondition loadWithRetry(cdicom_file *file, const std::function<OFCondition()> 
     return strict;
 }
 
+// DCMTK allocates whatever length an element declares when it loads the value, even one larger than the
+// whole file (fuzzing found 4 GB allocations for a meta group length and a private creator). Walk the
+// elements in the first bytes of a file with a preamble, as far as defined lengths allow, and refuse any
+// element that claims more bytes than the file has.
+bool declaresImpossibleLength(const uint8_t *bytes, size_t count, uint64_t fileBytes, std::string &message) {
+    auto u16 = [&](size_t at) { return uint32_t(bytes[at]) | uint32_t(bytes[at + 1]) << 8; };
+    auto u32 = [&](size_t at) { return u16(at) | u16(at + 2) << 16; };
+    static const char *const longVRs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+    std::string syntax;
+    size_t at = 132;
+    while (at + 8 <= count) {
+        const uint32_t group = u16(at), element = u16(at + 2);
+        const bool meta = group == 0x0002;
+        // Past the meta header only the little-endian syntaxes are walked; implicit VR has no VR field.
+        if (!meta && (syntax == "1.2.840.10008.1.2.2" || syntax == "1.2.840.10008.1.2.1.99")) return false;
+        const bool implicit = !meta && syntax == "1.2.840.10008.1.2";
+        uint64_t length = 0;
+        size_t header = 8;
+        if (implicit) {
+            length = u32(at + 4);
+        } else {
+            const char vr[3] = {char(bytes[at + 4]), char(bytes[at + 5]), 0};
+            bool isLong = false;
+            for (const char *l : longVRs) isLong = isLong || std::strcmp(l, vr) == 0;
+            if (isLong) {
+                if (at + 12 > count) return false;
+                length = u32(at + 8);
+                header = 12;
+            } else {
+                length = u16(at + 6);
+            }
+        }
+        if (length == 0xFFFFFFFFu) return false;  // undefined length: the walk cannot skip it
+        if (length > fileBytes) {
+            char tag[16];
+            std::snprintf(tag, sizeof tag, "(%04X,%04X)", group, element);
+            message = std::string("element ") + tag + " declares " + std::to_string(length) + " bytes, the file has " +
+                      std::to_string(fileBytes);
+            return true;
+        }
+        if (meta && element == 0x0010 && at + header + length <= count) {
+            syntax.assign(reinterpret_cast<const char *>(bytes + at + header), size_t(length));
+            while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' ')) syntax.pop_back();
+        }
+        at += header + size_t(length);
+    }
+    return false;
+}
+
 bool hasPreamble(const uint8_t *head, size_t length) {
     return length >= 132 && std::memcmp(head + 128, "DICM", 4) == 0;
 }
@@ -151,19 +201,22 @@ extern "C" cdicom_file *cdicom_open_file(const char *path, cdicom_status *status
         initialise();
         FILE *handle = std::fopen(path, "rb");
         if (!handle) return fail(status, CDICOM_IO_ERROR, std::string("cannot open: ") + std::strerror(errno)), nullptr;
-        uint8_t head[132] = {0};
-        size_t got = std::fread(head, 1, sizeof head, handle);
+        std::vector<uint8_t> head(65536);
+        size_t got = std::fread(head.data(), 1, head.size(), handle);
         struct stat st {};
         const uint64_t sourceBytes = ::fstat(fileno(handle), &st) == 0 ? uint64_t(st.st_size) : 0;
         std::fclose(handle);
         if (got == 0) return fail(status, CDICOM_NOT_DICOM, "empty file"), nullptr;
+        std::string impossible;
+        if (hasPreamble(head.data(), got) && sourceBytes > 0 && declaresImpossibleLength(head.data(), got, sourceBytes, impossible))
+            return fail(status, CDICOM_TRUNCATED, impossible), nullptr;
         auto *file = new cdicom_file();
         file->sourceBytes = sourceBytes;
         // Values over 4 KiB (pixel data above all) stay on disk until a frame is decoded.
         OFCondition condition = loadWithRetry(file, [&] {
             return file->format.loadFile(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
         });
-        return finishOpen(file, condition, hasPreamble(head, got), status);
+        return finishOpen(file, condition, hasPreamble(head.data(), got), status);
     } catch (const std::exception &error) {
         return fail(status, CDICOM_DECODE_FAILED, std::string("exception: ") + error.what()), nullptr;
     } catch (...) {
