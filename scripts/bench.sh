@@ -35,23 +35,29 @@ for ours in "$ours_ct" "$ours_j2k"; do
     ratio "$ours" "$theirs" mb_per_s
 done
 
-echo "== Engine vs PyTorch eager on CPU: same architecture, input and thread count (2), 1000 outputs"
-# torch from PyPI; tools/engine/bench_torch.py builds the torchvision-named twins of our models.
-venv .venv-torch torch numpy safetensors
+echo "== Engine vs PyTorch eager and ONNX Runtime on CPU: same architecture, input and thread count (2), 1000 outputs"
+# From PyPI; tools/engine/bench_torch.py builds the torchvision-named twins of our models and exports them to ONNX.
+venv .venv-torch torch numpy safetensors onnx onnxruntime
 engine_case() {  # engine_case ARCH SHAPE [train]
     local flags=() mode=inference
     [[ ${3:-} == train ]] && flags=(--train) && mode=train-step
     ours=$($BIN/medlens bench --arch "$1" --input "$2" --labels 1000 --threads 2 --iterations 5 --json "${flags[@]}")
-    theirs=$(cd tools/engine && ../../.venv-torch/bin/python bench_torch.py "$1" "$2" 2 ${3:-})
-    python3 - "$1 $2 $mode" "$ours" "$theirs" <<'PY'
+    torch=$(cd tools/engine && ../../.venv-torch/bin/python bench_torch.py "$1" "$2" 2 ${3:-})
+    # ONNX Runtime is an inference engine: no training-step anchor.
+    ort='{}'
+    [[ $mode == inference ]] && ort=$(cd tools/engine && ../../.venv-torch/bin/python bench_torch.py "$1" "$2" 2 ort 2>/dev/null)
+    python3 - "$1 $2 $mode" "$ours" "$torch" "$ort" <<'PY'
 import json, sys
-name, ours, theirs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-print(f"{name:>38}: medlens {ours['median_ms']:9.1f} ms  pytorch {theirs['median_ms']:9.1f} ms"
-      f"   medlens/pytorch {ours['median_ms'] / theirs['median_ms']:.2f}   ({ours['gflops']:.1f} GFLOP/s, peak RSS {ours['peak_rss_mb']:.0f} MB)")
+name, ours, torch, ort = sys.argv[1], *(json.loads(a) for a in sys.argv[2:5])
+line = (f"{name:>38}: medlens {ours['median_ms']:8.1f} ms  pytorch {torch['median_ms']:8.1f} ms"
+        f"  medlens/pytorch {ours['median_ms'] / torch['median_ms']:.2f}")
+if ort:
+    line += f"  onnxruntime {ort['median_ms']:8.1f} ms  medlens/ort {ours['median_ms'] / ort['median_ms']:.2f}"
+print(line + f"  ({ours['gflops']:.1f} GFLOP/s, peak RSS {ours['peak_rss_mb']:.0f} MB)")
 PY
 }
 engine_case resnet18 1x3x224x224
 engine_case resnet18 8x3x224x224
 engine_case densenet121 1x3x224x224
 engine_case r3d_18 1x3x16x112x112
-engine_case resnet18 8x3x224x224 train
+engine_case resnet18 16x3x224x224 train

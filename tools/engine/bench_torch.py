@@ -3,7 +3,9 @@
 
 Uses the torchvision-named twins from make_references.py at full width (same layers as torchvision's
 resnet18/resnet50/densenet121/vgg16/r3d_18), eval mode, no_grad, 2 threads by default.
-  .venv-torch/bin/python tools/engine/bench_torch.py resnet18 1x3x224x224 [threads] [train]
+  .venv-torch/bin/python tools/engine/bench_torch.py resnet18 1x3x224x224 [threads] [train|ort]
+`ort` exports the same model to ONNX and times ONNX Runtime instead (intra-op threads = threads).
+Needs: pip install torch onnx onnxruntime numpy safetensors.
 Prints one JSON line: median_ms, min_ms, max_ms.
 """
 import json
@@ -25,6 +27,21 @@ MODELS = {
 }
 
 
+def onnx_runtime_step(model, x, threads):
+    import io
+
+    import onnxruntime as ort
+    model.eval()
+    buffer = io.BytesIO()
+    torch.onnx.export(model, x, buffer, input_names=["x"], output_names=["y"], opset_version=17, dynamo=False)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    feed = {"x": x.numpy()}
+    return lambda: session.run(None, feed)
+
+
 def main():
     arch, shape = sys.argv[1], [int(v) for v in sys.argv[2].split("x")]
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
@@ -40,6 +57,8 @@ def main():
     else:
         model.eval()
         step = lambda: model(x)
+    if "ort" in sys.argv[4:]:
+        step = onnx_runtime_step(model, x, threads)
     with torch.set_grad_enabled(train):
         for i in range((5 if train else 20) + 2):
             start = time.perf_counter()
