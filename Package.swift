@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "MedLensCore", dependencies: ["MedImaging", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "medlens",
-            dependencies: ["MedImaging", "MedEngine", "MedLensDaemon", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MedImaging", "MedEngine", "MedExplain", "MedLensDaemon", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The spool: inotify intake, job journal (SQLite), outputs, quarantine, systemd integration.
         .target(

@@ -61,3 +61,6 @@ engine_case resnet18 8x3x224x224
 engine_case densenet121 1x3x224x224
 engine_case r3d_18 1x3x16x112x112
 engine_case resnet18 16x3x224x224 train
+
+echo "== Explanations: Grad-CAM for 3 findings (one forward pass with the graph, one backward per finding) over one inference"
+$BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3

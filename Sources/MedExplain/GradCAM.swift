@@ -9,6 +9,13 @@ public enum CAMMethod: String, Sendable, CaseIterable {
 }
 
 public enum ClassActivation {
+    /// The last spatial feature map after its ReLU, by architecture name (`ModelZoo.architectures`).
+    public static func defaultLayer(forArchitecture arch: String) -> String {
+        if arch.hasPrefix("small_cnn") { return "conv3" }
+        if arch.hasPrefix("densenet") || arch.hasPrefix("vgg") { return "features" }
+        return "layer4"
+    }
+
     /// Maps for several targets of one input (batch of 1): one forward pass, one backward pass per target.
     /// - Parameter layer: a name the model records (ResNet `layer4`, SmallCNN `conv3`, … see docs/engine.md).
     public static func maps(model: any Model, input: Tensor, layer: String, targets: [Int],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import MedEngine
+import MedExplain
 import MedImaging
 
 struct Bench: ParsableCommand {
@@ -18,6 +19,8 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "Timed iterations.") var iterations = 10
     @Flag(name: .long, help: "Time a training step (forward, loss, backward, SGD) instead of inference.") var train = false
+    @Option(name: .long, help: "Also time Grad-CAM for this many findings (one forward, one backward each) and report its cost relative to one inference.")
+    var explain: Int?
     @Flag(name: .long, help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -36,6 +39,13 @@ struct Bench: ParsableCommand {
             throw ValidationError("\(error)")
         }
         let result = Benchmark.run(model: model, inputShape: shape, iterations: iterations, train: train)
+        if let explain {
+            guard shape[0] == 1, explain > 0, explain <= labels else {
+                throw ValidationError("--explain needs batch 1 and 1...\(labels) findings")
+            }
+            try benchExplain(model, arch: arch, shape: shape, findings: explain, inferenceMs: result.medianMs)
+            return
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -45,6 +55,22 @@ struct Bench: ParsableCommand {
             print(String(format: "%@ %@ %@: median %.2f ms (min %.2f, max %.2f), %.1f GFLOP/s, peak RSS %.0f MB",
                          arch, input, mode, result.medianMs, result.minMs, result.maxMs, result.gflops, result.peakRSSMB))
         }
+    }
+
+    private func benchExplain(_ model: any Model, arch: String, shape: [Int], findings: Int, inferenceMs: Double) throws {
+        var rng = SeededRandom(seed: 1)
+        let x = rng.tensor(shape)
+        let layer = ClassActivation.defaultLayer(forArchitecture: arch)
+        var times: [Double] = []
+        for i in 0..<(iterations + 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = ClassActivation.maps(model: model, input: x, layer: layer, targets: Array(0..<findings))
+            if i > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+        }
+        let median = times.sorted()[times.count / 2]
+        let report: [String: Any] = ["arch": arch, "layer": layer, "findings": findings, "explain_ms": median,
+                                     "inference_ms": inferenceMs, "explain_over_inference": median / inferenceMs]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
 
     private func benchDecode(_ path: String) throws {

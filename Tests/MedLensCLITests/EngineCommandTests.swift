@@ -41,5 +41,11 @@ struct EngineCommandTests {
         for key in ["median_ms", "min_ms", "max_ms", "gflops", "peak_rss_mb"] { #expect(json[key] != nil, "missing \(key)") }
         #expect(json["min_ms"]! <= json["median_ms"]! && json["median_ms"]! <= json["max_ms"]!)
         #expect(json["gflops"]! > 0)
+
+        let explained = try CLI.run(["bench", "--arch", "small_cnn", "--input", "1x1x28x28", "--labels", "3", "--iterations", "2", "--explain", "3"])
+        #expect(explained.status == 0, "\(explained.stderr)")
+        let cost = try #require(try JSONSerialization.jsonObject(with: explained.stdout) as? [String: Any])
+        #expect(cost["layer"] as? String == "conv3")
+        #expect((cost["explain_ms"] as? Double ?? 0) > 0 && (cost["explain_over_inference"] as? Double ?? 0) > 0)
     }
 }
