@@ -64,7 +64,10 @@ public final class Variable {
     /// Back-propagates `seed` (default: ones, for a scalar loss). Afterwards inputs created with
     /// `requiresGradient` and activations recorded by name hold their gradient in `grad`, and parameters have
     /// theirs accumulated into `Parameter.grad`.
-    public func backward(seed: Tensor? = nil) {
+    /// With `target`, only the part of the graph between `target` and this node is walked, and no parameter
+    /// gradient is accumulated: Grad-CAM needs ∂y/∂A for one activation, not a backward pass through the
+    /// whole network.
+    public func backward(seed: Tensor? = nil, downTo target: Variable? = nil) {
         var order: [Variable] = []
         var seen = Set<ObjectIdentifier>()
         // Iterative depth-first post-order: deep networks would overflow a recursive walk.
@@ -75,12 +78,20 @@ public final class Variable {
             stack.append((node, true))
             for input in node.inputs { stack.append((input, false)) }
         }
+        // Post-order puts inputs first, so whether a node depends on `target` is known when it is reached.
+        var onPath = Set<ObjectIdentifier>()
+        if let target {
+            for node in order where node === target || node.inputs.contains(where: { onPath.contains(ObjectIdentifier($0)) }) {
+                onPath.insert(ObjectIdentifier(node))
+            }
+        }
+        let wanted = { (node: Variable) in target == nil || onPath.contains(ObjectIdentifier(node)) }
         grad = seed ?? Tensor(shape: value.shape, repeating: 1)
-        for node in order.reversed() {
+        for node in order.reversed() where wanted(node) {
             guard let g = node.grad else { continue }
             if let p = node.parameter { p.accumulate(g) }
-            guard let pullback = node.pullback else { continue }
-            for (input, ig) in zip(node.inputs, pullback(g)) where input.tracksGradient {
+            guard node !== target, let pullback = node.pullback else { continue }
+            for (input, ig) in zip(node.inputs, pullback(g)) where input.tracksGradient && wanted(input) {
                 guard let ig else { continue }
                 input.grad = input.grad.map { Engine.backend.axpby($0, alpha: 1, ig, beta: 1) } ?? ig
             }

@@ -29,10 +29,10 @@ public enum ClassActivation {
             ctx.clearActivationGradients()
             var seed = Tensor(shape: logits.shape)
             seed[flat: target] = 1
-            logits.backward(seed: seed)
-            guard let a = ctx.activations[layer], let g = a.grad else {
-                preconditionFailure("the model records no activation named \(layer)")
-            }
+            guard let recorded = ctx.activations[layer] else { preconditionFailure("the model records no activation named \(layer)") }
+            logits.backward(seed: seed, downTo: recorded)
+            guard let g = recorded.grad else { preconditionFailure("\(layer) does not lead to the logits") }
+            let a = recorded
             return map(activation: a.value, gradient: g, method: method)
         }
     }

@@ -44,6 +44,8 @@ struct GradCAMOracleTests {
         let model = SmallCNN(inChannels: 1, labels: 3, width: 4, seed: 2)
         let x = Self.input([1, 1, 20, 20], seed: 9)
         let shared = ClassActivation.maps(model: model, input: x, layer: "conv3", targets: [2, 0, 1])
+        // Backward stops at the target layer: no parameter gradient is computed.
+        #expect(model.namedParameters().allSatisfy { $0.1.grad == nil })
         for (i, target) in [2, 0, 1].enumerated() {
             let alone = ClassActivation.maps(model: model, input: x, layer: "conv3", targets: [target])[0]
             #expect(shared[i] == alone)
