@@ -1,7 +1,6 @@
 // Opening DICOM streams and reading attributes without touching pixel data.
 #include "internal.h"
 
-
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmjpeg/djdecode.h"
 #include "dcmtk/dcmjpls/djdecode.h"

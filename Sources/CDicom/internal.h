@@ -14,6 +14,7 @@ struct cdicom_file {
     DcmFileFormat format;
     int memoryFile = -1;         // memfd behind cdicom_open_memory; DCMTK re-reads large values from it
     uint64_t sourceBytes = 0;    // size of the file read; no value can be longer
+    int64_t fragmentBytes = -1;  // pixel fragments' declared lengths summed, once: frames are decoded one by one
     ~cdicom_file();
     std::string transferSyntax;  // UID from the meta header, or the detected syntax for bare datasets
     std::string warning;         // set when the object was only readable leniently

@@ -112,13 +112,13 @@ extern "C" int cdicom_get_pixel_info(cdicom_file *file, cdicom_pixel_info *info,
         // DCMTK's JPEG-LS decoder allocates what the fragments claim and leaks it when the read then fails
         // (found by fuzzing), so fragments longer than the whole file are refused first.
         if (sequence && file->sourceBytes > 0) {
-            uint64_t claimed = 0;
-            for (unsigned long i = 0; i < sequence->card(); ++i) {
-                DcmPixelItem *item = nullptr;
-                if (sequence->getItem(item, i).good() && item) claimed += item->getLength();
+            if (file->fragmentBytes < 0) {
+                file->fragmentBytes = 0;
+                for (DcmObject *item = sequence->nextInContainer(nullptr); item; item = sequence->nextInContainer(item))
+                    file->fragmentBytes += item->getLength();
             }
-            if (claimed > file->sourceBytes)
-                return fail(status, CDICOM_TRUNCATED, "pixel data fragments claim " + std::to_string(claimed) +
+            if (uint64_t(file->fragmentBytes) > file->sourceBytes)
+                return fail(status, CDICOM_TRUNCATED, "pixel data fragments claim " + std::to_string(file->fragmentBytes) +
                             " bytes, more than the file's " + std::to_string(file->sourceBytes));
         }
         if (sequence && !info->encapsulated)
