@@ -15,6 +15,21 @@ struct FuzzRegressionTests {
 
     @Test func regressionsArePresent() { #expect(Self.inputs.count >= 3) }
 
+    /// Findings whose harm (an overrun, a leak, a 4 GB allocation) a Swift test cannot see: the refusal that
+    /// prevents it is pinned instead, by reason and message.
+    @Test(arguments: [
+        ("ybr422_samples_unreadable_output_overflow.dcm", IntakeError.Reason.unsupportedPixelFormat, "SamplesPerPixel 3"),
+        ("jpegls_fragment_length_890mb_leak.dcm", .truncated, "fragments claim"),
+        ("jpegls_truncated_fragment_leak.dcm", .truncated, "fragments claim"),
+        ("meta_group_length_value_4gb_alloc.dcm", .truncated, "(0002,0000) declares"),
+        ("private_creator_length_4gb_alloc.dcm", .truncated, "declares"),
+    ])
+    func refusedBeforeTheHarm(_ name: String, _ reason: IntakeError.Reason, _ message: String) throws {
+        let failure = try #require(ScanReader.read(Self.directory.appendingPathComponent(name)).failures.first)
+        #expect(failure.reason == reason)
+        #expect(failure.message.contains(message), "\(failure.message)")
+    }
+
     @Test(arguments: inputs)
     func handledWithoutCrashing(_ url: URL) throws {
         let result = ScanReader.read(url)
