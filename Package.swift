@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "medlens", targets: ["medlens"]),
         .executable(name: "medlensd", targets: ["medlensd"]),
         .executable(name: "medtrain", targets: ["medtrain"]),
+        // Test support: stands in for libcuda/libnvrtc/libcublas where there is no GPU (docs/cuda.md).
+        .library(name: "MedLensCUDAEmulator", type: .dynamic, targets: ["CUDAEmulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,12 +41,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
         ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // CUDA driver, NVRTC and cuBLAS entry points resolved with dlopen at run time: no CUDA needed to build.
+        .target(name: "CCUDA"),
+        .target(name: "CUDAEmulator", linkerSettings: [.linkedLibrary("openblas")]),
         // NumPy .npy: the exchange format for volumes, tensors and every test reference.
         .target(name: "NumPyFormat"),
         .target(name: "MedImaging", dependencies: ["CDicom", "CImageCodecs", "NumPyFormat"]),
         .target(
             name: "MedEngine",
-            dependencies: ["COpenBLAS", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["COpenBLAS", "CCUDA", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Where a model looked: the Grad-CAM family over the engine's named activations.
         .target(name: "MedExplain", dependencies: ["MedEngine"]),

@@ -47,9 +47,38 @@ public protocol Backend: Sendable {
     /// Concatenates along dimension 1 (channels); split is its inverse.
     func concatChannels(_ parts: [Tensor]) -> Tensor
     func splitChannels(_ x: Tensor, sizes: [Int]) -> [Tensor]
+
+    /// Max pooling for the graph: the output and the function that maps its gradient to the input's. A device
+    /// backend keeps the indices in device memory (`maxPool` returns them to the host, a copy per pass).
+    func maxPoolWithPullback(_ x: Tensor, geometry: WindowGeometry) -> (output: Tensor, pullback: (Tensor) -> Tensor)
+    /// Waits until the work queued so far has finished (device backends run asynchronously); timing needs it.
+    func synchronize()
+}
+
+extension Backend {
+    public func maxPoolWithPullback(_ x: Tensor, geometry: WindowGeometry) -> (output: Tensor, pullback: (Tensor) -> Tensor) {
+        let (y, argmax) = maxPool(x, geometry: geometry)
+        let shape = x.shape
+        return (y, { self.maxPoolBackward(outputGradient: $0, argmax: argmax, inputShape: shape) })
+    }
+
+    public func synchronize() {}
 }
 
 /// The backend used by layers and ops.
 public enum Engine {
-    nonisolated(unsafe) public static var backend: any Backend = CPUBackend()
+    nonisolated(unsafe) private static var processBackend: any Backend = CPUBackend()
+    @TaskLocal private static var scopedBackend: (any Backend)?
+
+    /// The backend set by `withBackend` for the current task, else the process-wide one (set here).
+    public static var backend: any Backend {
+        get { scopedBackend ?? processBackend }
+        set { processBackend = newValue }
+    }
+
+    /// Runs `body` with `backend` for this task and the tasks it starts, leaving other threads' backend alone:
+    /// concurrent jobs (or tests) can use different backends.
+    public static func withBackend<R>(_ backend: any Backend, _ body: () throws -> R) rethrows -> R {
+        try $scopedBackend.withValue(backend) { try body() }
+    }
 }

@@ -42,6 +42,8 @@ public enum Benchmark {
             } else {
                 _ = model.predict(x)
             }
+            // A device backend returns before its queued work is done.
+            Engine.backend.synchronize()
         }
         for _ in 0..<warmup { once() }
         let counter = FLOPCounter()

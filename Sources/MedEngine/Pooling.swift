@@ -1,10 +1,7 @@
 extension Functional {
     public static func maxPool(_ x: Variable, geometry: WindowGeometry) -> Variable {
-        let be = Engine.backend
-        let (y, argmax) = be.maxPool(x.value, geometry: geometry)
-        return Variable(y, inputs: [x]) { g in
-            [be.maxPoolBackward(outputGradient: g, argmax: argmax, inputShape: x.shape)]
-        }
+        let (y, pullback) = Engine.backend.maxPoolWithPullback(x.value, geometry: geometry)
+        return Variable(y, inputs: [x]) { g in [pullback(g)] }
     }
 
     public static func avgPool(_ x: Variable, geometry: WindowGeometry) -> Variable {

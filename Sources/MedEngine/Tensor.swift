@@ -1,20 +1,94 @@
 import Foundation
+import Synchronization
+
+/// A copy of a storage's values in a device's memory, made and owned by a device backend (CUDABackend).
+/// Freeing the object frees (or pools) the device memory.
+protocol DeviceMirror: AnyObject, Sendable {
+    /// Copies the current device values into `host` (`count` floats), after the device work that writes them.
+    func copyToHost(_ host: UnsafeMutablePointer<Float>, count: Int)
+}
 
 /// 64-byte aligned Float32 buffer shared by tensors (and their reshaped views).
+///
+/// The values live in host memory, in a device backend's memory (`DeviceMirror`), or in both. Host storage made
+/// by the CPU is allocated at once; storage made by a device backend gets host memory the first time `pointer`
+/// is read, which copies the values back. Writing through the host pointer of a storage that has a device copy
+/// is not allowed (kernels write only fresh outputs); `Tensor`'s mutating accessors drop the device copy first.
 public final class TensorStorage: @unchecked Sendable {
     public let count: Int
-    public let pointer: UnsafeMutablePointer<Float>
+    private var host: UnsafeMutablePointer<Float>?
+    private var mirror: (any DeviceMirror)?
+    /// Set once the host buffer holds the current values; read without the lock on the CPU's hot path.
+    private let hostCurrent: Atomic<Bool>
+    /// Whether `mirror` is set, so that host writes to CPU-only storage skip the lock.
+    private let hasMirror: Atomic<Bool>
+    /// Serialises the slow paths: copying back, attaching and dropping device copies. One lock for all device
+    /// work (the CUDA backend takes it too), recursive because a copy back may start inside a backend call.
+    static let deviceLock = NSRecursiveLock()
 
     init(count: Int, zeroed: Bool = true) {
         self.count = count
+        host = Self.allocateHost(count)
+        hostCurrent = Atomic(true)
+        hasMirror = Atomic(false)
+        if zeroed { host!.initialize(repeating: 0, count: count) }
+    }
+
+    /// Storage whose values exist only on a device until the host asks for them.
+    init(count: Int, device: any DeviceMirror) {
+        self.count = count
+        mirror = device
+        hostCurrent = Atomic(false)
+        hasMirror = Atomic(true)
+    }
+
+    private static func allocateHost(_ count: Int) -> UnsafeMutablePointer<Float> {
         var raw: UnsafeMutableRawPointer?
         // Alignment lets the compiler and BLAS use aligned vector loads.
         posix_memalign(&raw, 64, max(count, 1) * MemoryLayout<Float>.stride)
-        pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
-        if zeroed { pointer.initialize(repeating: 0, count: count) }
+        return raw!.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { free(pointer) }
+    deinit { free(host) }
+
+    /// The host values, copied back from the device first if only the device holds them.
+    public var pointer: UnsafeMutablePointer<Float> {
+        if hostCurrent.load(ordering: .acquiring) { return host.unsafelyUnwrapped }
+        return copyBack()
+    }
+
+    private func copyBack() -> UnsafeMutablePointer<Float> {
+        Self.deviceLock.lock(); defer { Self.deviceLock.unlock() }
+        if hostCurrent.load(ordering: .acquiring) { return host! }
+        let buffer = host ?? Self.allocateHost(count)
+        host = buffer
+        mirror!.copyToHost(buffer, count: count)
+        hostCurrent.store(true, ordering: .releasing)
+        return buffer
+    }
+
+    /// The device copy, if there is one (both copies are then current).
+    var deviceMirror: (any DeviceMirror)? {
+        Self.deviceLock.lock(); defer { Self.deviceLock.unlock() }
+        return mirror
+    }
+
+    /// Keeps `device` as a copy of the (current) host values: later device reads skip the upload.
+    func attach(_ device: any DeviceMirror) {
+        Self.deviceLock.lock(); defer { Self.deviceLock.unlock() }
+        precondition(hostCurrent.load(ordering: .acquiring), "attach a device copy only to current host values")
+        mirror = device
+        hasMirror.store(true, ordering: .releasing)
+    }
+
+    /// Before the host values are written: the device copy would be stale.
+    func dropDeviceCopy() {
+        guard hasMirror.load(ordering: .acquiring) else { return }
+        _ = pointer
+        Self.deviceLock.lock(); defer { Self.deviceLock.unlock() }
+        mirror = nil
+        hasMirror.store(false, ordering: .releasing)
+    }
 }
 
 /// A dense, contiguous Float32 tensor in PyTorch layout (row-major; NCHW / NCDHW for images).
@@ -53,7 +127,7 @@ public struct Tensor: @unchecked Sendable {
 
     public subscript(flat index: Int) -> Float {
         get { storage.pointer[index] }
-        set { makeUnique(); storage.pointer[index] = newValue }
+        set { makeUnique(); storage.dropDeviceCopy(); storage.pointer[index] = newValue }
     }
 
     /// A view with a new shape over the same values (one dimension may be -1).
@@ -80,6 +154,7 @@ public struct Tensor: @unchecked Sendable {
 
     public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
         makeUnique()
+        storage.dropDeviceCopy()
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
     }
 
@@ -97,8 +172,9 @@ extension Tensor {
     /// Largest absolute difference, for tests and parity reports.
     public func maxAbsDifference(_ other: Tensor) -> Float {
         precondition(count == other.count)
+        let a = ptr, b = other.ptr
         var worst: Float = 0
-        for i in 0..<count { worst = max(worst, abs(ptr[i] - other.ptr[i])) }
+        for i in 0..<count { worst = max(worst, abs(a[i] - b[i])) }
         return worst
     }
 }

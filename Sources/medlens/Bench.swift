@@ -17,6 +17,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Input shape, e.g. 1x3x224x224 (N×C×H×W) or 1x1x28x28x28.") var input = "1x3x224x224"
     @Option(name: .long, help: "Output labels of the benchmarked model.") var labels = 14
     @Option(name: .long, help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "Compute backend for --arch: auto, cpu or cuda.") var backend = "cpu"
+    @Option(name: .long, help: "Matrix products on CUDA: fp32, tf32 or bf16.") var math: String?
+    @Option(name: .long, help: "A folder searched first for the CUDA libraries (repeatable).") var cudaLibraryPath: [String] = []
     @Option(name: .long, help: "Timed iterations.") var iterations = 10
     @Flag(name: .long, help: "Time a training step (forward, loss, backward, SGD) instead of inference.") var train = false
     @Option(name: .long, help: "Also time Grad-CAM for this many findings (one forward, one backward each) and report its cost relative to one inference.")
@@ -34,6 +37,11 @@ struct Bench: ParsableCommand {
     private func benchModel(_ arch: String) throws {
         guard let shape = Benchmark.parseShape(input) else { throw ValidationError("--input \(input) is not a shape like 1x3x224x224") }
         if let threads { CPUBackend.setThreads(threads) }
+        let compute = try selectBackend(backend, libraryPaths: cudaLibraryPath, math: math)
+        try Engine.withBackend(compute) { try benchModel(arch, shape: shape, on: compute) }
+    }
+
+    private func benchModel(_ arch: String, shape: [Int], on compute: any Backend) throws {
         let model: any Model
         do { model = try ModelZoo.make(arch: arch, inChannels: shape[1], labels: labels) } catch {
             throw ValidationError("\(error)")
@@ -52,8 +60,13 @@ struct Bench: ParsableCommand {
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
             let mode = train ? "training step" : "inference"
-            print(String(format: "%@ %@ %@: median %.2f ms (min %.2f, max %.2f), %.1f GFLOP/s, peak RSS %.0f MB",
-                         arch, input, mode, result.medianMs, result.minMs, result.maxMs, result.gflops, result.peakRSSMB))
+            var line = String(format: "%@ %@ %@ on %@: median %.2f ms (min %.2f, max %.2f), %.1f GFLOP/s, peak RSS %.0f MB",
+                              arch, input, mode, compute.name, result.medianMs, result.minMs, result.maxMs, result.gflops, result.peakRSSMB)
+            if let cuda = compute as? CUDABackend {
+                line += String(format: ", device memory peak %.0f MB, %d operations on the CPU",
+                               Double(cuda.memory.peakInUseBytes) / 1e6, cuda.fallbacks)
+            }
+            print(line)
         }
     }
 

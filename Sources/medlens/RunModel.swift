@@ -12,12 +12,12 @@ struct RunModel: ParsableCommand {
     @Option(help: "The model package: a folder with model.json and model.safetensors.") var model: String
     @Option(help: "Input .npy.") var input: String
     @Option(help: "Output .npy (logits).") var output: String
-    @Option(help: "Compute backend: cpu.") var backend = "cpu"
+    @Option(help: "Compute backend: auto, cpu or cuda.") var backend = "cpu"
     @Option(help: "Threads for the CPU backend (default: all cores).") var threads: Int?
 
     func run() throws {
-        guard backend == "cpu" else { throw ValidationError("backend \(backend) is not available in this build; use cpu") }
         if let threads { CPUBackend.setThreads(threads) }
+        let compute = try selectBackend(backend)
         let package: ModelPackage
         do { package = try ModelPackage.load(from: URL(fileURLWithPath: model)) } catch {
             throw ValidationError("cannot load model \(model): \(error)")
@@ -31,7 +31,7 @@ struct RunModel: ParsableCommand {
         guard array.shape.count == expected.count + 1, array.shape[1] == spec.channels else {
             throw ValidationError("input shape \(array.shape) does not fit the model: it takes N×\(expected.map(String.init).joined(separator: "×"))")
         }
-        let logits = package.model.predict(array.tensor)
+        let logits = Engine.withBackend(compute) { package.model.predict(array.tensor) }
         try NPYArray(logits).write(to: URL(fileURLWithPath: output))
     }
 }
