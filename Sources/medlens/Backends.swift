@@ -53,11 +53,16 @@ struct Backends: ParsableCommand {
                 print(parityLine(r))
             }
         }
+        let memory = cuda.checkOutOfMemoryRecovery()
+        if !memory.passed { failed.append("out-of-memory") }
+        report["out_of_memory"] = ["passed": memory.passed, "detail": memory.detail]
+        if !json { print("\(memory.passed ? "ok  " : "FAIL") out-of-memory: \(memory.detail)") }
         report["parity"] = results
         report["tolerance"] = Double(BackendParity.tolerance)
         report["failed"] = failed
         if json { try printJSON(report) } else {
-            print("parity: \(cases.count - failed.count) of \(cases.count) architectures within \(BackendParity.tolerance) relative (\(cuda.info.math.rawValue))")
+            let passed = cases.filter { !failed.contains($0.architecture) }.count
+            print("parity: \(passed) of \(cases.count) architectures within \(BackendParity.tolerance) relative (\(cuda.info.math.rawValue))")
         }
         if !failed.isEmpty { throw ExitCode(1) }
     }

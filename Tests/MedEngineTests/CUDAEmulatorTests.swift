@@ -300,6 +300,42 @@ extension CUDAEmulatorTests {
         Self.close(again, expected, 1e-5, "logits after memory came back")
     }
 
+    @Test func batchSizeFollowsFreeMemory() throws {
+        let cuda = try Self.backend()
+        let model = try ModelZoo.make(arch: "small_cnn", inChannels: 1, labels: 3, width: 8, seed: 4)
+        cuda.releaseCachedMemory()
+        let inUse = UInt64(CUDATestSupport.emulatorStats().bytesInUse)
+        defer { CUDATestSupport.configureEmulator() }
+        var sizes: [Int] = []
+        for spare in [UInt64(16 << 20), 64 << 20] {
+            CUDATestSupport.configureEmulator(memoryBytes: inUse + spare)
+            cuda.releaseCachedMemory()
+            let batch = cuda.fittingBatchSize(model: model, sampleShape: [1, 28, 28], training: true, limit: 4096)
+            sizes.append(batch)
+            // That batch trains without running out of memory.
+            var rng = SeededRandom(seed: 27)
+            let x = rng.tensor([batch, 1, 28, 28])
+            try cuda.run {
+                let logits = model.forward(Variable(x), ForwardContext(training: true))
+                Functional.bceWithLogits(logits, targets: Tensor(shape: logits.shape)).backward()
+                model.zeroGradients()
+            }
+        }
+        print("cuda-emulator fitting training batch: \(sizes[0]) with 16 MiB spare, \(sizes[1]) with 64 MiB")
+        #expect(sizes[0] > 1 && sizes[1] > 2 * sizes[0], "\(sizes)")
+        #expect(cuda.fittingBatchSize(model: model, sampleShape: [1, 28, 28], training: false, limit: 16) == 16)
+    }
+
+    @Test func outOfMemorySelfCheck() throws {
+        let cuda = try Self.backend()
+        CUDATestSupport.configureEmulator(memoryBytes: 64 << 20)
+        defer { CUDATestSupport.configureEmulator() }
+        let check = cuda.checkOutOfMemoryRecovery()
+        print("cuda-emulator out-of-memory self-check: \(check.detail)")
+        #expect(check.passed, "\(check.detail)")
+        #expect(check.detail.hasPrefix("refused after"))
+    }
+
     @Test func memoryPoolReusesFreedBlocks() throws {
         let cuda = try Self.backend()
         var rng24 = SeededRandom(seed: 24)

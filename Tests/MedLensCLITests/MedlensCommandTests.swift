@@ -14,10 +14,12 @@ struct MedlensCommandTests {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
     }
 
-    static func run(_ arguments: [String], tool: String = "medlens") throws -> (status: Int32, stdout: Data, stderr: String) {
+    static func run(_ arguments: [String], tool: String = "medlens", environment: [String: String] = [:]) throws
+        -> (status: Int32, stdout: Data, stderr: String) {
         let process = Process()
         process.executableURL = binary(tool)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -64,6 +64,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     public var memory: MemoryStatistics {
         locked {
+            try? device.makeCurrent()
             let (free, total) = device.memoryInfo()
             return MemoryStatistics(inUseBytes: device.bytesInUse, cachedBytes: device.bytesCached,
                                     peakInUseBytes: device.peakBytesInUse, freeBytes: free, totalBytes: total)
@@ -71,10 +72,73 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     }
 
     /// Gives the pool's cached blocks back to the driver (other processes can use them).
-    public func releaseCachedMemory() { locked { device.releaseCache() } }
+    public func releaseCachedMemory() {
+        locked {
+            try? device.makeCurrent()
+            device.releaseCache()
+        }
+    }
+
+    /// The largest batch, up to `limit`, whose device memory fits `fraction` of what is free (the pool's cache
+    /// counted as free): peak memory is measured for batches of 2 and 4 and extrapolated linearly, which
+    /// overestimates (chunked convolutions grow slower than the batch), so the answer errs small.
+    public func fittingBatchSize(model: any Model, sampleShape: [Int], training: Bool, limit: Int, fraction: Double = 0.8) -> Int {
+        let peak = { (batch: Int) -> Int in
+            var rng = SeededRandom(seed: 1)
+            let x = rng.tensor([batch] + sampleShape)
+            self.resetPeakMemory()
+            let start = self.memory.inUseBytes
+            Engine.withBackend(self) {
+                if training {
+                    let logits = model.forward(Variable(x), ForwardContext(training: true))
+                    Functional.bceWithLogits(logits, targets: Tensor(shape: logits.shape)).backward()
+                    model.zeroGradients()
+                } else {
+                    _ = model.predict(x)
+                }
+                self.synchronize()
+            }
+            return self.memory.peakInUseBytes - start
+        }
+        _ = peak(1)  // parameters uploaded and kept: not part of what a batch costs
+        let two = peak(2), four = peak(4)
+        let perSample = max(1, (four - two) / 2), fixed = max(0, two - 2 * perSample)
+        let stats = memory
+        let available = Int(Double(stats.freeBytes + stats.cachedBytes) * fraction) - fixed
+        return max(1, min(limit, available / perSample))
+    }
 
     /// Starts a new peak for `memory.peakInUseBytes`.
     public func resetPeakMemory() { locked { device.resetPeak() } }
+
+    /// A self-check of out-of-memory handling on this device (`medlens backends --check` runs it): fills the
+    /// device with blocks until the driver refuses one, then frees them. Passes when the refusal is the typed
+    /// `.outOfMemory` after the pool released its cache, and the device computes normally afterwards.
+    public func checkOutOfMemoryRecovery() -> (passed: Bool, detail: String) {
+        var held: [CUDABuffer] = [], refusal: CUDAError?
+        locked {
+            guard (try? device.makeCurrent()) != nil else { return }
+            let block = max(1 << 20, min(device.memoryInfo().free / 8, 4 << 30))
+            for _ in 0..<4096 {
+                do throws(CUDAError) { held.append(try device.allocate(bytes: block)) } catch {
+                    refusal = error
+                    break
+                }
+            }
+        }
+        let filled = held.reduce(0) { $0 + $1.blockBytes }
+        held.removeAll()
+        releaseCachedMemory()
+        let before = fallbacks
+        var rng = SeededRandom(seed: 1)
+        let x = rng.tensor([1024]), y = axpby(x, alpha: 2, x, beta: -1)
+        let recovered = fallbacks == before && BackendParity.relativeError(y, x) == 0
+        let gib = String(format: "%.1f GiB", Double(filled) / Double(1 << 30))
+        guard case .outOfMemory = refusal else {
+            return (false, "filled \(gib) without a typed out-of-memory refusal (\(refusal.map { "\($0)" } ?? "none"))")
+        }
+        return (recovered, "refused after \(gib) with \"\(refusal!)\"; " + (recovered ? "computes normally after freeing" : "still failing after freeing"))
+    }
 
     /// Operations that ran on the CPU because the device could not run them.
     public var fallbacks: Int { locked { fallbackCount } }

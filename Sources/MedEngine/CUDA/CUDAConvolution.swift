@@ -51,6 +51,7 @@ extension CUDABackend {
                 return y
             }
             let chunk = s.chunk(workspaceBytes: configuration.workspaceBytes)
+            try Self.checkSize(s.rows * chunk * plane)
             let col = try scratch(s.rows * chunk * plane)
             // One sample at a time the product already has the NCHW layout: write it in place.
             let direct = chunk == 1
@@ -58,14 +59,13 @@ extension CUDABackend {
             for n0 in stride(from: 0, to: s.n, by: chunk) {
                 let nb = min(chunk, s.n - n0), width = nb * plane
                 for g in 0..<groups {
-                    let w = s.window(n0: n0, nb: nb, group: g)
-                    try device.elementwise(.im2col, count: s.rows * width, [.pointer(px), .pointer(col.address), .window(w), .int(s.rows * width)])
+                    try im2col(px, into: col.address, s.window(n0: n0, nb: nb, group: g), s)
                     let weights = pw.advanced(floats: g * s.og * s.rows)
                     if let product {
                         try device.gemm(false, false, s.og, width, s.rows, weights, s.rows, col.address, width, beta: 0, product.address, width)
-                        try device.elementwise(.chunkToNCHW, count: s.og * width, [
+                        try device.planar(.chunkToNCHW, columns: plane, rows: s.og, depth: nb, [
                             .pointer(product.address), .pointer(pb), .pointer(py), .int(n0), .int(nb), .int(s.og), .int(s.outC),
-                            .int(g), .int(plane), .int(fuseReLU ? 1 : 0), .int(s.og * width)])
+                            .int(g), .int(plane), .int(fuseReLU ? 1 : 0)])
                     } else {
                         let out = py.advanced(floats: (n0 * s.outC + g * s.og) * plane)
                         try device.gemm(false, false, s.og, plane, s.rows, weights, s.rows, col.address, plane, beta: 0, out, plane)
@@ -87,24 +87,24 @@ extension CUDABackend {
             let gx = needInputGradient ? try output(x.shape) : nil
             let plane = s.outPlane
             let chunk = s.chunk(workspaceBytes: configuration.workspaceBytes)
+            try Self.checkSize(s.rows * chunk * plane)
             let col = try scratch(s.rows * chunk * plane), gyMatrix = try scratch(s.og * chunk * plane)
             for n0 in stride(from: 0, to: s.n, by: chunk) {
                 let nb = min(chunk, s.n - n0), width = nb * plane
                 for g in 0..<groups {
                     let w = s.window(n0: n0, nb: nb, group: g)
                     let weights = pw.advanced(floats: g * s.og * s.rows)
-                    try device.elementwise(.im2col, count: s.rows * width, [.pointer(px), .pointer(col.address), .window(w), .int(s.rows * width)])
-                    try device.elementwise(.nchwToChunk, count: s.og * width, [
-                        .pointer(pg), .pointer(gyMatrix.address), .int(n0), .int(nb), .int(s.og), .int(s.outC), .int(g),
-                        .int(plane), .int(s.og * width)])
+                    try im2col(px, into: col.address, w, s)
+                    try device.planar(.nchwToChunk, columns: plane, rows: s.og, depth: nb, [
+                        .pointer(pg), .pointer(gyMatrix.address), .int(n0), .int(nb), .int(s.og), .int(s.outC), .int(g), .int(plane)])
                     // dW_g += dY_g · colᵀ
                     try device.gemm(false, true, s.og, s.rows, width, gyMatrix.address, width, col.address, width, beta: 1,
                                     pgw.advanced(floats: g * s.og * s.rows), s.rows)
                     if let (_, pgx) = gx {
                         // dcol = W_gᵀ · dY_g, gathered back into the input gradient.
                         try device.gemm(true, false, s.rows, width, s.og, weights, s.rows, gyMatrix.address, width, beta: 0, col.address, width)
-                        let count = nb * s.cg * s.inPlane
-                        try device.elementwise(.col2im, count: count, [.pointer(col.address), .pointer(pgx), .window(w), .int(count)])
+                        try device.planar(.col2im, columns: s.inSize[1] * s.inSize[2], rows: s.cg, depth: nb * s.inSize[0],
+                                          [.pointer(col.address), .pointer(pgx), .window(w)])
                     }
                 }
             }
@@ -113,6 +113,11 @@ extension CUDABackend {
             cpu.convolutionBackward(x, weight: weight, outputGradient: gy, geometry: geometry, groups: groups,
                                     needInputGradient: needInputGradient)
         })
+    }
+
+    private func im2col(_ x: CUdeviceptr, into col: CUdeviceptr, _ w: CUDAWindow, _ s: CUDAConvShape) throws(CUDAError) {
+        try device.planar(.im2col, columns: s.outSize[1] * s.outSize[2], rows: s.rows, depth: w.nb * s.outSize[0],
+                          [.pointer(x), .pointer(col), .window(w)])
     }
 
     /// Σ over batch and space per channel of an N×C×… tensor (the bias gradient).
@@ -133,7 +138,7 @@ extension CUDABackend {
         guard n * plane > 0 else { return sums }
         // Enough blocks to fill the device: channels × a share of the samples each.
         let samples = max(1, min(n, device.multiprocessors * 8 / max(1, c)))
-        try device.launch(.channelReduce, grid: (c, samples), [
+        try device.launch(.channelReduce, grid: (c, samples, 1), [
             .pointer(a), .pointer(b), .pointer(center), .pointer(scale), .pointer(sums.address), .int(n), .int(c),
             .int(plane), .int(mode.rawValue)])
         return sums

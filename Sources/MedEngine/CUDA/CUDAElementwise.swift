@@ -36,10 +36,10 @@ extension CUDABackend {
 
     public func addRowBias(_ x: Tensor, bias: Tensor) -> Tensor {
         guarded("addRowBias", { () throws(CUDAError) in
-            let cols = x.count / x.shape[0]
+            let rows = x.shape[0], cols = x.count / max(rows, 1)
             let px = try address(x), pb = try address(bias)
             let (y, py) = try output(x.shape)
-            try device.elementwise(.rowBias, count: x.count, [.pointer(px), .pointer(pb), .pointer(py), .int(cols), .int(x.count)])
+            try device.planar(.rowBias, columns: cols, rows: rows, [.pointer(px), .pointer(pb), .pointer(py), .int(cols), .int(rows)])
             return y
         }, cpu: { cpu.addRowBias(x, bias: bias) })
     }
@@ -91,9 +91,9 @@ extension CUDABackend {
 
     private func copyChannels(from src: CUdeviceptr, channels srcChannels: Int, offset srcOffset: Int, to dst: CUdeviceptr,
                               channels dstChannels: Int, offset dstOffset: Int, count: Int, samples: Int, inner: Int) throws(CUDAError) {
-        let total = samples * count * inner
-        try device.elementwise(.copyChannels, count: total, [.pointer(src), .pointer(dst), .int(srcChannels), .int(srcOffset),
-                                                             .int(dstChannels), .int(dstOffset), .int(count), .int(inner), .int(total)])
+        try device.planar(.copyChannels, columns: count * inner, rows: samples, [
+            .pointer(src), .pointer(dst), .int(srcChannels), .int(srcOffset), .int(dstChannels), .int(dstOffset), .int(count),
+            .int(inner), .int(samples)])
     }
 
     public func activation(_ kind: Activation, _ x: Tensor) -> Tensor {
@@ -126,9 +126,9 @@ extension CUDABackend {
 
     /// y = x·scale[c] + shift[c] (nil: 1 and 0), then ReLU; `y` may be `x`.
     func affine(_ x: CUdeviceptr, scale: CUdeviceptr?, shift: CUdeviceptr?, into y: CUdeviceptr, shape: [Int], relu: Bool) throws(CUDAError) {
-        let count = shape.reduce(1, *), channels = shape[1], plane = count / max(1, shape[0] * channels)
-        try device.elementwise(.channelAffine, count: count, [.pointer(x), .pointer(scale), .pointer(shift), .pointer(y),
-                                                              .int(channels), .int(plane), .int(relu ? 1 : 0), .int(count)])
+        let rows = shape[0] * shape[1], plane = shape.reduce(1, *) / max(1, rows)
+        try device.planar(.channelAffine, columns: plane, rows: rows, [.pointer(x), .pointer(scale), .pointer(shift), .pointer(y),
+                                                                       .int(shape[1]), .int(plane), .int(relu ? 1 : 0), .int(rows)])
     }
 }
 

@@ -30,9 +30,9 @@ extension CUDABackend {
             let (gGamma, pgg) = try output([c]), (gBeta, pgb) = try output([c])
             try device.elementwise(.sumsToFloat, count: c, [.pointer(sums.address), .pointer(pgb), .pointer(pgg), .int(c)])
             let (gx, pgx) = try output(x.shape)
-            try device.elementwise(.batchNormBackward, count: x.count, [
+            try device.planar(.batchNormBackward, columns: plane, rows: x.shape[0] * c, [
                 .pointer(px), .pointer(pg), .pointer(pm), .pointer(pi), .pointer(pgamma), .pointer(sums.address), .pointer(pgx),
-                .int(c), .int(plane), .float(Float(x.count / c)), .int(x.count)])
+                .int(c), .int(plane), .float(Float(x.count / c)), .int(x.shape[0] * c)])
             return (gx, gGamma, gBeta)
         }, cpu: { cpu.batchNormBackward(x, gamma: gamma, mean: mean, invStd: invStd, outputGradient: gy) })
     }

@@ -42,7 +42,8 @@ extension CUDABackend {
         let px = try address(x)
         let (y, py) = try output(shape)
         let indices = try scratch(y.count)
-        try device.elementwise(.maxPool, count: y.count, [.pointer(px), .pointer(py), .pointer(indices.address), .window(w), .int(y.count)])
+        let planes = x.shape[0] * x.shape[1]
+        try device.planar(.maxPool, columns: y.count / planes, rows: planes, [.pointer(px), .pointer(py), .pointer(indices.address), .window(w), .int(planes)])
         return (y, indices)
     }
 
@@ -62,8 +63,8 @@ extension CUDABackend {
         let planes = inputShape[0] * inputShape[1]
         let pg = try address(gy)
         let (gx, pgx) = try zeros(inputShape)
-        try device.elementwise(.maxPoolBackward, count: gy.count, [
-            .pointer(pg), .pointer(indices), .pointer(pgx), .int(gx.count / planes), .int(gy.count / planes), .int(gy.count)])
+        try device.planar(.maxPoolBackward, columns: gy.count / planes, rows: planes, [
+            .pointer(pg), .pointer(indices), .pointer(pgx), .int(gx.count / planes), .int(gy.count / planes), .int(planes)])
         return gx
     }
 
@@ -72,8 +73,8 @@ extension CUDABackend {
             let (w, shape) = poolWindow(x.shape, geometry)
             let px = try address(x)
             let (y, py) = try output(shape)
-            let scale = 1 / Float(geometry.kernel.reduce(1, *))
-            try device.elementwise(.avgPool, count: y.count, [.pointer(px), .pointer(py), .window(w), .float(scale), .int(y.count)])
+            let scale = 1 / Float(geometry.kernel.reduce(1, *)), planes = x.shape[0] * x.shape[1]
+            try device.planar(.avgPool, columns: y.count / planes, rows: planes, [.pointer(px), .pointer(py), .window(w), .float(scale), .int(planes)])
             return y
         }, cpu: { cpu.avgPool(x, geometry: geometry) })
     }
@@ -83,8 +84,8 @@ extension CUDABackend {
             let (w, _) = poolWindow(inputShape, geometry)
             let pg = try address(gy)
             let (gx, pgx) = try output(inputShape)
-            let scale = 1 / Float(geometry.kernel.reduce(1, *))
-            try device.elementwise(.avgPoolBackward, count: gx.count, [.pointer(pg), .pointer(pgx), .window(w), .float(scale), .int(gx.count)])
+            let scale = 1 / Float(geometry.kernel.reduce(1, *)), planes = inputShape[0] * inputShape[1]
+            try device.planar(.avgPoolBackward, columns: gx.count / planes, rows: planes, [.pointer(pg), .pointer(pgx), .window(w), .float(scale), .int(planes)])
             return gx
         }, cpu: { cpu.avgPoolBackward(outputGradient: gy, geometry: geometry, inputShape: inputShape) })
     }
@@ -94,7 +95,9 @@ extension CUDABackend {
             let inSize = spatial3D(x.shape), out3 = Array(repeating: 1, count: 3 - outputSize.count) + outputSize
             let px = try address(x)
             let (y, py) = try output(Array(x.shape.prefix(2)) + outputSize)
-            try device.elementwise(.adaptiveAvgPool, count: y.count, [.pointer(px), .pointer(py)] + (inSize + out3).map { .int($0) } + [.int(y.count)])
+            let planes = x.shape[0] * x.shape[1]
+            try device.planar(.adaptiveAvgPool, columns: y.count / planes, rows: planes,
+                              [.pointer(px), .pointer(py)] + (inSize + out3).map { .int($0) } + [.int(planes)])
             return y
         }, cpu: { cpu.adaptiveAvgPool(x, outputSize: outputSize) })
     }
@@ -104,7 +107,9 @@ extension CUDABackend {
             let inSize = spatial3D(inputShape), out3 = spatial3D(gy.shape)
             let pg = try address(gy)
             let (gx, pgx) = try output(inputShape)
-            try device.elementwise(.adaptiveAvgPoolBackward, count: gx.count, [.pointer(pg), .pointer(pgx)] + (inSize + out3).map { .int($0) } + [.int(gx.count)])
+            let planes = inputShape[0] * inputShape[1]
+            try device.planar(.adaptiveAvgPoolBackward, columns: gx.count / planes, rows: planes,
+                              [.pointer(pg), .pointer(pgx)] + (inSize + out3).map { .int($0) } + [.int(planes)])
             return gx
         }, cpu: { cpu.adaptiveAvgPoolBackward(outputGradient: gy, inputShape: inputShape) })
     }
