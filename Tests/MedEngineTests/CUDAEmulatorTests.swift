@@ -7,7 +7,7 @@ import Testing
 /// compiled by the host C++ compiler and run thread by thread; cuBLAS is OpenBLAS. So every primitive and every
 /// architecture is checked against the CPU backend here, without a GPU. Serialized: the tests share the emulator's
 /// device settings.
-@Suite(.serialized) struct CUDAEmulatorTests {
+@Suite(.serialized, CUDATestSupport.enabled(unless: CUDATestSupport.emulatorUnavailable)) struct CUDAEmulatorTests {
     static let shared: Result<CUDABackend, CUDAError>? = {
         guard CUDATestSupport.emulatorUnavailable == nil else { return nil }
         CUDATestSupport.configureEmulator()

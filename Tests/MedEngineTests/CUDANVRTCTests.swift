@@ -5,11 +5,9 @@ import Testing
 /// The embedded kernels through a real NVRTC (no GPU needed): every kernel compiles to machine code for the
 /// architectures MedLens targets, and compile errors come back as a typed error with NVRTC's log.
 /// `scripts/bootstrap.sh` installs the nvidia-cuda-nvrtc-cu12 wheel into .venv-cuda when PyPI is reachable.
-struct CUDANVRTCTests {
+@Suite(CUDATestSupport.enabled(unless: CUDATestSupport.nvrtcUnavailable)) struct CUDANVRTCTests {
     static func compiler() throws -> CUDAKernelCompiler {
-        guard let path = CUDATestSupport.nvrtcPath else {
-            try Test.cancel("skipped: no libnvrtc (run scripts/bootstrap.sh with PyPI reachable, or set MEDLENS_NVRTC)")
-        }
+        guard let path = CUDATestSupport.nvrtcPath else { try Test.cancel(Comment(rawValue: CUDATestSupport.nvrtcUnavailable!)) }
         let config = CUDAConfiguration(nvrtcLibrary: path, searchStandardLocations: false)
         let (nvrtc, _) = try CUDALibraries.loadNVRTC(config)
         return CUDAKernelCompiler(nvrtc: nvrtc, cacheDirectory: nil)

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import MedEngine
 
 /// Where the CUDA tests find what they run on: the emulator library built beside this test bundle (real backend
@@ -62,8 +63,10 @@ enum CUDATestSupport {
 
     /// A real libnvrtc: $MEDLENS_NVRTC, the bootstrap's .venv-cuda, the torch venv's CUDA wheels, or the system's.
     static let nvrtcPath: String? = {
-        let env = ProcessInfo.processInfo.environment
-        var candidates: [String] = env["MEDLENS_NVRTC"].map { [$0] } ?? []
+        if let chosen = ProcessInfo.processInfo.environment["MEDLENS_NVRTC"] {
+            return FileManager.default.fileExists(atPath: chosen) ? chosen : nil
+        }
+        var candidates: [String] = []
         for venv in [".venv-cuda", ".venv-torch"] {
             let lib = repository.appendingPathComponent(venv + "/lib")
             for python in (try? FileManager.default.contentsOfDirectory(atPath: lib.path)) ?? [] {
@@ -78,6 +81,20 @@ enum CUDATestSupport {
             path.contains("/") ? FileManager.default.fileExists(atPath: path) : dlopen(path, RTLD_NOW) != nil
         }
     }()
+
+    static var nvrtcUnavailable: String? {
+        nvrtcPath == nil ? "no libnvrtc, so the kernels are not compiled by NVRTC here (run scripts/bootstrap.sh with PyPI reachable, or set MEDLENS_NVRTC)" : nil
+    }
+
+    static var gpuUnavailable: String? {
+        if case .failure(let error) = realGPU { return "no GPU: \(error)" }
+        return nil
+    }
+
+    /// The trait that skips a suite, saying why, when `reason` is set.
+    static func enabled(unless reason: String?) -> ConditionTrait {
+        .enabled(if: reason == nil, Comment(rawValue: reason ?? ""))
+    }
 
     /// A backend on a real GPU, or why there is none.
     static let realGPU: Result<CUDABackend, CUDAError> = {

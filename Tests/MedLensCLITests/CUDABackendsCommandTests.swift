@@ -90,9 +90,7 @@ struct CUDABackendsCommandTests {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("medlens-cuda-cli-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let package = scratch.appendingPathComponent("small-cnn").path
-        let imported = try CLI.run(["import-torch", "--arch", "small_cnn", "--width", "4", "--weights", CLI.fixture("engine/small_cnn.weights.safetensors"),
-                                    "--labels", "a,b,c", "--size", "28x28", "--channels", "1",
-                                    "--intensity", #"[{"op":"scale","factor":0.00392156862,"offset":0}]"#, "--out", package], tool: "medtrain")
+        let imported = try EngineCommandTests.importSmallCNN(to: package)
         #expect(imported.status == 0, "\(imported.stderr)")
         var logits: [[Float]] = []
         for backend in ["cpu", "cuda"] {

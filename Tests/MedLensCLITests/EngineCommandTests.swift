@@ -7,13 +7,18 @@ import Testing
 struct EngineCommandTests {
     typealias CLI = MedlensCommandTests
 
+    /// The fixtures' small_cnn (PyTorch weights) as a model package.
+    static func importSmallCNN(to package: String) throws -> (status: Int32, stdout: Data, stderr: String) {
+        try CLI.run(["import-torch", "--arch", "small_cnn", "--width", "4", "--weights", CLI.fixture("engine/small_cnn.weights.safetensors"),
+                     "--labels", "a,b,c", "--size", "28x28", "--channels", "1",
+                     "--intensity", #"[{"op":"scale","factor":0.00392156862,"offset":0}]"#, "--out", package], tool: "medtrain")
+    }
+
     @Test func importedTorchWeightsGiveTorchLogits() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("medlens-engine-cli-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let package = scratch.appendingPathComponent("small-cnn").path
-        let imported = try CLI.run(["import-torch", "--arch", "small_cnn", "--width", "4", "--weights", CLI.fixture("engine/small_cnn.weights.safetensors"),
-                                    "--labels", "a,b,c", "--size", "28x28", "--channels", "1",
-                                    "--intensity", #"[{"op":"scale","factor":0.00392156862,"offset":0}]"#, "--out", package], tool: "medtrain")
+        let imported = try Self.importSmallCNN(to: package)
         #expect(imported.status == 0, "\(imported.stderr)")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: package + "/model.json"))) as? [String: Any])
         #expect(manifest["labels"] as? [String] == ["a", "b", "c"])

@@ -21,9 +21,8 @@ enum CUDAKernel: String, CaseIterable, Sendable {
     case sumsToFloat = "ml_sums_to_float"
     case batchNormStatistics = "ml_bn_statistics"
     case batchNormBackward = "ml_bn_backward"
-    case maxPool = "ml_max_pool"
+    case pool = "ml_pool"
     case maxPoolBackward = "ml_max_pool_backward"
-    case avgPool = "ml_avg_pool"
     case avgPoolBackward = "ml_avg_pool_backward"
     case adaptiveAvgPool = "ml_adaptive_avg_pool"
     case adaptiveAvgPoolBackward = "ml_adaptive_avg_pool_backward"
@@ -296,15 +295,16 @@ ML_KERNEL ml_bn_backward(const float* x, const float* g, const float* mean, cons
     }
 }
 
-// Rows are (sample, channel) planes, x the outputs of one; argmax is the flat index within the input plane
-// (NaN wins, as on the CPU).
-ML_KERNEL ml_max_pool(const float* x, float* y, int* argmax, MLWindow w, int planes) {
+// Max (argmax non-null) or average pooling. Rows are (sample, channel) planes, x the outputs of one. Max: argmax is
+// the flat index within the input plane, NaN wins, as on the CPU. Average: count_include_pad, every window divides
+// by the full kernel volume (`scale`).
+ML_KERNEL ml_pool(const float* x, float* y, int* argmax, MLWindow w, float scale, int planes) {
     int inPlane = w.inD * w.inH * w.inW, outPlane = w.outD * w.outH * w.outW;
     ML_ROWS(plane, planes) {
         long long src = (long long)plane * inPlane, dst = (long long)plane * outPlane;
         ML_COLS(o, outPlane) {
             int od = o / (w.outH * w.outW), oh = (o / w.outW) % w.outH, ow = o % w.outW;
-            float best = ml_neg_infinity();
+            float best = ml_neg_infinity(), sum = 0.0f;
             int at = -1;
             for (int kd = 0; kd < w.kD; kd++) {
                 int id = od * w.sD - w.pD + kd * w.dD;
@@ -317,12 +317,17 @@ ML_KERNEL ml_max_pool(const float* x, float* y, int* argmax, MLWindow w, int pla
                         if (iw < 0 || iw >= w.inW) continue;
                         int idx = (id * w.inH + ih) * w.inW + iw;
                         float v = x[src + idx];
+                        sum += v;
                         if (at < 0 || v > best || v != v) { best = v; at = idx; }
                     }
                 }
             }
-            y[dst + o] = best;
-            argmax[dst + o] = at < 0 ? 0 : at;
+            if (argmax) {
+                y[dst + o] = best;
+                argmax[dst + o] = at < 0 ? 0 : at;
+            } else {
+                y[dst + o] = sum * scale;
+            }
         }
     }
 }
@@ -332,31 +337,6 @@ ML_KERNEL ml_max_pool_backward(const float* gy, const int* argmax, float* gx, in
     ML_ROWS(plane, planes) {
         long long src = (long long)plane * outPlane, dst = (long long)plane * inPlane;
         ML_COLS(o, outPlane) atomicAdd(&gx[dst + argmax[src + o]], gy[src + o]);
-    }
-}
-
-// count_include_pad: every window divides by the full kernel volume.
-ML_KERNEL ml_avg_pool(const float* x, float* y, MLWindow w, float scale, int planes) {
-    int inPlane = w.inD * w.inH * w.inW, outPlane = w.outD * w.outH * w.outW;
-    ML_ROWS(plane, planes) {
-        long long src = (long long)plane * inPlane, dst = (long long)plane * outPlane;
-        ML_COLS(o, outPlane) {
-            int od = o / (w.outH * w.outW), oh = (o / w.outW) % w.outH, ow = o % w.outW;
-            float s = 0.0f;
-            for (int kd = 0; kd < w.kD; kd++) {
-                int id = od * w.sD - w.pD + kd * w.dD;
-                if (id < 0 || id >= w.inD) continue;
-                for (int kh = 0; kh < w.kH; kh++) {
-                    int ih = oh * w.sH - w.pH + kh * w.dH;
-                    if (ih < 0 || ih >= w.inH) continue;
-                    for (int kw = 0; kw < w.kW; kw++) {
-                        int iw = ow * w.sW - w.pW + kw * w.dW;
-                        if (iw >= 0 && iw < w.inW) s += x[src + (id * w.inH + ih) * w.inW + iw];
-                    }
-                }
-            }
-            y[dst + o] = s * scale;
-        }
     }
 }
 

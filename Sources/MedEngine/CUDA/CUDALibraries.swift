@@ -92,27 +92,24 @@ struct CUDALibraries: @unchecked Sendable {
     }
 
     static func loadDriver(_ config: CUDAConfiguration) throws(CUDAError) -> (ccuda_driver, String) {
-        let lib = try OpenedLibrary.open(.driver, config)
-        var api = ccuda_driver()
-        if let missing = ccuda_load_driver(lib.handle, &api) {
-            throw .symbolMissing(library: lib.path, symbol: String(cString: missing))
-        }
-        return (api, lib.path)
+        try resolve(.driver, config, ccuda_driver(), ccuda_load_driver)
     }
 
     static func loadNVRTC(_ config: CUDAConfiguration) throws(CUDAError) -> (ccuda_nvrtc, String) {
-        let lib = try OpenedLibrary.open(.nvrtc, config)
-        var api = ccuda_nvrtc()
-        if let missing = ccuda_load_nvrtc(lib.handle, &api) {
-            throw .symbolMissing(library: lib.path, symbol: String(cString: missing))
-        }
-        return (api, lib.path)
+        try resolve(.nvrtc, config, ccuda_nvrtc(), ccuda_load_nvrtc)
     }
 
     static func loadCUBLAS(_ config: CUDAConfiguration) throws(CUDAError) -> (ccuda_cublas, String) {
-        let lib = try OpenedLibrary.open(.cublas, config)
-        var api = ccuda_cublas()
-        if let missing = ccuda_load_cublas(lib.handle, &api) {
+        try resolve(.cublas, config, ccuda_cublas(), ccuda_load_cublas)
+    }
+
+    /// Opens the library and fills `api` with the C loader, which names the first symbol it cannot find.
+    private static func resolve<API>(_ library: CUDALibrary, _ config: CUDAConfiguration, _ api: API,
+                                     _ load: (UnsafeMutableRawPointer?, UnsafeMutablePointer<API>?) -> UnsafePointer<CChar>?)
+        throws(CUDAError) -> (API, String) {
+        let lib = try OpenedLibrary.open(library, config)
+        var api = api
+        if let missing = load(lib.handle, &api) {
             throw .symbolMissing(library: lib.path, symbol: String(cString: missing))
         }
         return (api, lib.path)

@@ -43,7 +43,8 @@ extension CUDABackend {
         let (y, py) = try output(shape)
         let indices = try scratch(y.count)
         let planes = x.shape[0] * x.shape[1]
-        try device.planar(.maxPool, columns: y.count / planes, rows: planes, [.pointer(px), .pointer(py), .pointer(indices.address), .window(w), .int(planes)])
+        try device.planar(.pool, columns: y.count / planes, rows: planes,
+                          [.pointer(px), .pointer(py), .pointer(indices.address), .window(w), .float(1), .int(planes)])
         return (y, indices)
     }
 
@@ -74,7 +75,8 @@ extension CUDABackend {
             let px = try address(x)
             let (y, py) = try output(shape)
             let scale = 1 / Float(geometry.kernel.reduce(1, *)), planes = x.shape[0] * x.shape[1]
-            try device.planar(.avgPool, columns: y.count / planes, rows: planes, [.pointer(px), .pointer(py), .window(w), .float(scale), .int(planes)])
+            try device.planar(.pool, columns: y.count / planes, rows: planes,
+                              [.pointer(px), .pointer(py), .pointer(nil), .window(w), .float(scale), .int(planes)])
             return y
         }, cpu: { cpu.avgPool(x, geometry: geometry) })
     }
