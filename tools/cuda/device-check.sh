@@ -8,17 +8,18 @@
 # Results: $OUT/device-check.json (and the logs) when $OUT is set, else /tmp/medlens-device-check.
 #
 # usage: tools/cuda/device-check.sh [--quick] [--skip-parity] [--skip-bench] [--math fp32,tf32] [--iterations N]
-#                                   [--emulate] [--dry-run]
+#                                   [--budget SECONDS] [--emulate [--full]] [--dry-run]
 #   --quick      small shapes and 3 iterations (a smoke test of the whole script)
+#   --budget S   stop starting steps after S seconds (default 450; each step also has its own time limit)
 #   --emulate    run here without a GPU: medlens from .build/debug on the CUDA emulator, PyTorch on the CPU
 #                (.venv-torch); implies --quick unless --full is given
 #   --dry-run    print the commands instead of running them
-# The device machine has no Swift: build the bundle here first (../shared/tools/device-bundle medlens), carry
-# .devbundle; this script unpacks it when it is there.
+# The device machine has no Swift: build the bundle here first (tools/cuda/bundle.sh), carry .devbundle; this
+# script unpacks it when it is there.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-quick=0 parity=1 bench=1 emulate=0 dry=0 full=0 iterations=10 maths="fp32,tf32"
+quick=0 parity=1 bench=1 emulate=0 dry=0 full=0 iterations=10 maths="fp32,tf32" budget=450
 while (($#)); do
     case $1 in
     --quick) quick=1 ;;
@@ -29,12 +30,14 @@ while (($#)); do
     --dry-run) dry=1 ;;
     --math) maths=${2:?--math needs fp32,tf32 or one of them}; shift ;;
     --iterations) iterations=${2:?--iterations needs a number}; shift ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    --budget) budget=${2:?--budget needs seconds}; shift ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "device-check: unknown option $1 (see --help)" >&2; exit 64 ;;
     esac
     shift
 done
 [[ $iterations =~ ^[1-9][0-9]*$ ]] || { echo "device-check: --iterations $iterations is not a positive number" >&2; exit 64; }
+[[ $budget =~ ^[1-9][0-9]*$ ]] || { echo "device-check: --budget $budget is not a number of seconds" >&2; exit 64; }
 for m in ${maths//,/ }; do [[ $m == fp32 || $m == tf32 ]] || { echo "device-check: --math $m: use fp32 and/or tf32" >&2; exit 64; }; done
 ((emulate && !full)) && quick=1
 ((quick)) && iterations=3
@@ -44,9 +47,11 @@ mkdir -p "$out"
 log=$out/device-check.log
 : >"$log"
 say() { echo "$*" | tee -a "$log"; }
-run() {  # run SECONDS CMD...: the command under a time limit (with --dry-run: printed, not run)
-    local limit=$1; shift
+run() {  # run SECONDS CMD...: the command under a time limit, never past the budget (with --dry-run: printed)
+    local limit=$1 left=$((budget - (SECONDS - started))); shift
     if ((dry)); then echo "+ $*" >>"$log"; echo "+ $*" >&2; return 0; fi
+    ((left < limit)) && limit=$left
+    if ((limit <= 0)); then echo "device-check: out of time (--budget $budget s), skipped: $*" >>"$log"; return 124; fi
     timeout "$limit" "$@"
 }
 started=$SECONDS
@@ -59,9 +64,13 @@ if ((emulate)); then
     export MEDLENS_CUDA_DRIVER=$emulator MEDLENS_CUDA_NVRTC=$emulator MEDLENS_CUDA_CUBLAS=$emulator
     export MEDLENS_CUDA_CACHE=${MEDLENS_CUDA_CACHE:-$out/kernel-cache}
 else
-    if [[ -f .devbundle/bundle.tgz && ! -x /tmp/bundle/bin/medlens ]]; then
-        ((dry)) || tar -xzf .devbundle/bundle.tgz -C /tmp || { say "device-check: cannot unpack .devbundle/bundle.tgz"; exit 1; }
-    fi
+    # tools/cuda/bundle.sh's .tar.xz, or ../shared/tools/device-bundle's .tgz; tar or, without xz, Python unpacks it.
+    for archive in .devbundle/bundle.tar.xz .devbundle/bundle.tgz; do
+        [[ -f $archive && ! -x /tmp/bundle/bin/medlens ]] || continue
+        ((dry)) || tar -xf "$archive" -C /tmp 2>>"$log" \
+            || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall("/tmp")' "$archive" \
+            || { say "device-check: cannot unpack $archive"; exit 1; }
+    done
     if [[ -x /tmp/bundle/bin/medlens ]]; then
         export LD_LIBRARY_PATH=/tmp/bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} PATH=/tmp/bundle/bin:$PATH
     fi
@@ -109,14 +118,14 @@ if ((bench)); then
         torch_cases=()
         for c in "${cases[@]}"; do set -- $c; torch_cases+=("$1:$2${3:+:train}"); done
         torch_json=$out/torch-$math.jsonl
-        run 300 "$python" tools/cuda/bench_torch_cuda.py --math "$math" --iterations "$iterations" --device "$torch_device" \
+        run 240 "$python" tools/cuda/bench_torch_cuda.py --math "$math" --iterations "$iterations" --device "$torch_device" \
             "${torch_cases[@]}" >"$torch_json" 2>>"$log" || say "pytorch ($math) failed: see $log"
         i=0
         for c in "${cases[@]}"; do
             set -- $c
             flags=()
             [[ ${3:-} == train ]] && flags=(--train)
-            ours=$(run 180 "$medlens" bench --backend cuda --math "$math" --arch "$1" --input "$2" --labels 1000 \
+            ours=$(run 90 "$medlens" bench --backend cuda --math "$math" --arch "$1" --input "$2" --labels 1000 \
                 --iterations "$iterations" --json "${flags[@]}" 2>>"$log")
             theirs=$(sed -n "$((i + 1))p" "$torch_json" 2>/dev/null)
             rows+=("$math|$1 $2 ${3:-inference}|${ours:-{\}}|${theirs:-{\}}")

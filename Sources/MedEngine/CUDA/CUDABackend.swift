@@ -171,7 +171,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Runs `work` on the device, or `fallback` on the CPU where the device cannot (see the type's comment).
     func guarded<R>(_ operation: String, _ work: () throws(CUDAError) -> R, cpu fallback: () -> R) -> R {
         let record = Self.currentRecord
-        if record?.error == nil, let result = attempt(operation, work, record) { return result }
+        if record?.error != nil {
+            locked { fallbackCount += 1 }
+        } else if let result = attempt(operation, work, record) {
+            return result
+        }
         return fallback()
     }
 
