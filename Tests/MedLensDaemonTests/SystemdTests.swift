@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -10,10 +11,21 @@ import Testing
 
         let ready = socket.receive(within: 10) { $0.contains("READY=1") }
         #expect(ready?.contains("STATUS=watching 1 inbox(es)") == true)
+        // The status line names the models served, with their versions.
+        #expect(ready?.contains("models chest-test@1,fundus-test@1,oct-test@1,volume-test@1") == true, "\(ready ?? "")")
         #expect(socket.receive(within: 5) { $0 == "WATCHDOG=1" } != nil)
 
         try daemon.drop("IMG0001.dcm")
-        #expect(socket.receive(within: 20) { $0.hasPrefix("STATUS=") && $0.contains("processed 1") } != nil)
+        let status = socket.receive(within: 20) { $0.hasPrefix("STATUS=") && $0.contains("processed 1;") }
+        #expect(status?.contains("queue 0;") == true && status?.contains(" archived;") == true, "\(status ?? "")")
+
+        // Prometheus text on the metrics socket: queue depth, jobs by outcome, stage latency, model versions.
+        let metrics = try #require(daemon.scrapeMetrics())
+        #expect(metrics.hasPrefix("HTTP/1.0 200 OK"))
+        #expect(metrics.contains("medlens_queue_depth 0"))
+        #expect(metrics.contains(#"medlens_jobs_total{outcome="archived",reason=""} 1"#))
+        #expect(metrics.contains(#"medlens_stage_seconds_count{stage="inference"} 1"#))
+        #expect(metrics.contains(#"medlens_model_info{model="chest-test",version="1""#))
 
         // SIGHUP with an invalid file: refused, the daemon keeps running and says ready again.
         let good = try String(contentsOf: daemon.configFile, encoding: .utf8)

@@ -2,12 +2,12 @@ import Foundation
 import Glibc
 
 /// A stand-in for systemd's notification socket: a unix datagram socket that collects what the daemon sends.
-final class NotifySocket {
-    let path: String
+public final class NotifySocket {
+    public let path: String
     private let descriptor: Int32
-    private(set) var messages: [String] = []
+    public private(set) var messages: [String] = []
 
-    init(in folder: URL) throws {
+    public init(in folder: URL) throws {
         path = folder.appendingPathComponent("notify.sock").path
         descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         var address = sockaddr_un()
@@ -27,7 +27,7 @@ final class NotifySocket {
 
     /// Receives until a message satisfies `match` or `seconds` pass; returns that message.
     @discardableResult
-    func receive(within seconds: Double, where match: (String) -> Bool) -> String? {
+    public func receive(within seconds: Double, where match: (String) -> Bool) -> String? {
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
         while Date() < deadline {

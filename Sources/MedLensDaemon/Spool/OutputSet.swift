@@ -1,16 +1,8 @@
 import Foundation
-import MedImaging
-
-/// What the processing stage is given: the job and what intake read from its input.
-public struct JobContext: Sendable {
-    public var jobID: String
-    public var inbox: String
-    public var scan: ScanReadResult
-}
 
 /// One outbox folder's worth of output: the files of one series (or of one volume without UIDs).
-/// File names are the processor's own constants (`intake.json`, later `findings.json`, overlays), never
-/// taken from the input; the daemon checks them again.
+/// File names are the pipeline's own (`findings.json`, overlays named after labels), never taken from the
+/// input; the publisher checks them again.
 public struct OutputSet: Sendable {
     public var studyUID: String?
     public var seriesUID: String?
@@ -22,7 +14,7 @@ public struct OutputSet: Sendable {
     }
 }
 
-/// Why a job could not be processed: a stable reason code (intake's codes, or the processor's own), a message.
+/// Why an input could not be processed: a stable reason code (intake's codes, or the daemon's own), a message.
 public struct JobFailure: Error, Sendable, Equatable {
     public var reason: String
     public var message: String
@@ -30,10 +22,4 @@ public struct JobFailure: Error, Sendable, Equatable {
     public init(reason: String, message: String, stage: JobStage) {
         self.reason = reason; self.message = message; self.stage = stage
     }
-}
-
-/// The processing stage: turns what was read into outputs. Today `IntakeProcessor` publishes the intake
-/// summary; the model pipeline will implement this protocol too and add findings.json beside it.
-public protocol JobProcessor: Sendable {
-    func process(_ context: JobContext) throws(JobFailure) -> [OutputSet]
 }
