@@ -17,6 +17,7 @@ import Testing
         try daemon.drop(fixture: "dicom/fo-dicom/CR-MONO1-10-chest", as: "chest.dcm")
         try daemon.drop(fixture: "dicom/pydicom-data/emri_small.dcm", as: "multiframe.dcm")
         try daemon.drop(fixture: "oct/Willis_B_716_0.vol", as: "eye.vol")
+        try daemon.drop(fixture: "oct/test_volume.vol", as: "volume.vol")
         try daemon.drop(fixture: "photo/1410_left.jpg", as: "fundus.jpg")
         try daemon.drop("MR_truncated.dcm", as: "broken.dcm")
         // The series arrives file by file, 50 ms apart: one series, not 35 results.
@@ -25,7 +26,7 @@ import Testing
             try daemon.drop(fixture: "\(Self.series)/\(name)", as: "series/slice-\(index).dcm")
             usleep(50_000)
         }
-        let inputs = 5 + slices.count
+        let inputs = 6 + slices.count
         #expect(waitUntil(90) { daemon.archived().count + daemon.quarantined().count == inputs }, "\(daemon.log)")
         usleep(300_000)
 
@@ -40,7 +41,7 @@ import Testing
             #expect(schema.violations(of: try Data(contentsOf: daemon.outbox.appendingPathComponent(path))) == [], "\(path)")
         }
         let documents = Array(try daemon.findings().values)
-        #expect(documents.count == 5)
+        #expect(documents.count == 6)
         func document(model: String) -> [String: Any]? {
             documents.first { (($0["models"] as? [[String: Any]]) ?? []).contains { $0["name"] as? String == model } && ($0["input"] as? [String: Any])?["kind"] as? String != "dicom-series" }
         }
@@ -63,16 +64,20 @@ import Testing
         #expect(input(series)["completeness"] as? String == "quiet_period")
         #expect(series["route"] as? String == "volume")
 
-        // The OCT model is 2D: it ran on the central B-scans, and the findings say which and how combined.
-        let oct = try #require(documents.first { input($0)["kind"] as? String == "oct-vol" })
+        // A Spectralis file with one B-scan: the 2D OCT model takes it as it is.
+        let octs = documents.filter { input($0)["kind"] as? String == "oct-vol" }
+        #expect(octs.count == 2)
+        let single = try #require(octs.first { (input($0)["shape"] as? [Int])?[1] == 1 })
+        #expect((single["models"] as? [[String: Any]])?.first?["sampling"] == nil)
+        #expect((single["warnings"] as? [String])?.contains { $0.contains("oct-vol-slo volume held by rule slo") } == true)
+        // With several B-scans the 2D model ran on the central ones, and the findings say which and how combined.
+        let oct = try #require(octs.first { ((input($0)["shape"] as? [Int])?[1] ?? 0) > 1 })
         let octModel = try #require((oct["models"] as? [[String: Any]])?.first)
         let sampling = try #require(octModel["sampling"] as? [String: Any])
         let depth = try #require((input(oct)["shape"] as? [Int])?[1])
         #expect(sampling["of"] as? Int == depth && (sampling["slices"] as? [Int])?.count == min(5, depth))
         #expect(sampling["aggregation"] as? String == "mean")
         #expect((oct["findings"] as? [[String: Any]])?.allSatisfy { ($0["slice"] as? Int).map { (sampling["slices"] as? [Int])?.contains($0) == true } == true } == true)
-        // Its SLO image is held by a rule; the OCT result says so.
-        #expect((oct["warnings"] as? [String])?.contains { $0.contains("oct-vol-slo volume held by rule slo") } == true)
 
         let photo = try #require(documents.first { input($0)["kind"] as? String == "jpeg" })
         #expect(photo["route"] as? String == "photo")
