@@ -60,7 +60,8 @@ public final class DaemonHarness {
     ///   - extra: more `[intake]` keys.
     ///   - sections: more tables, after the routes (they replace nothing: give only tables not already there).
     ///   - store: an existing model store; by default one with every `TestModels` model is made.
-    public init(settleSeconds: Double = 0.3, extra: String = "", sections: String = "", routes: String = DaemonHarness.routes,
+    ///   - series: more `[series]` keys.
+    public init(settleSeconds: Double = 0.3, quietSeconds: Double = 1.5, series: String = "", extra: String = "", sections: String = "", routes: String = DaemonHarness.routes,
                 store: URL? = nil) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("medlensd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -85,7 +86,8 @@ public final class DaemonHarness {
             store = "\(models.path)"
 
             [series]
-            quiet_seconds = 1.5
+            quiet_seconds = \(quietSeconds)
+            \(series)
 
             [metrics]
             socket = "/unused/metrics.sock"

@@ -121,4 +121,17 @@ import Testing
         #expect((input["evidence"] as? [String: Any])?["gaps"] as? Int == 0)
         #expect(daemon.quarantined().isEmpty)
     }
+
+    /// The memory a job would need is estimated from its header before anything is decoded.
+    @Test func jobOverTheMemoryBudgetIsQuarantinedBeforeDecoding() throws {
+        let daemon = try DaemonHarness(extra: "job_memory_bytes = 1048576")
+        try daemon.start()
+        try daemon.drop(fixture: "dicom/fo-dicom/CR-MONO1-10-chest", as: "chest.dcm")  // 440 x 440: about 2.2 MiB
+        try daemon.drop("IMG0001.dcm")  // 38 x 23: fits
+        #expect(waitUntil(20) { daemon.quarantined().count == 1 && daemon.archived().count == 1 })
+        let record = try #require(try daemon.quarantineRecords().first)
+        #expect(record["reason"] as? String == "too_large" && record["stage"] as? String == "read")
+        #expect((record["message"] as? String)?.contains("intake.job_memory_bytes") == true)
+        #expect(daemon.quarantined() == ["chest.dcm"])
+    }
 }

@@ -59,4 +59,15 @@ import Testing
         #expect(daemon.files(under: daemon.inbox, hidden: true).isEmpty)
         #expect(try SpoolAdmin(config: daemon.config).status().jobsByState["archived"] == 2)
     }
+
+    /// In delete mode a series' original is swept from the archive once its late window has passed.
+    @Test func seriesOriginalsAreSweptAfterTheLateWindow() throws {
+        let daemon = try DaemonHarness(series: "late_seconds = 1", sections: "[archive]\nmode = \"delete\"")
+        try daemon.start()
+        try daemon.drop("IMG0002.dcm")
+        #expect(waitUntil(20) { daemon.files(under: daemon.outbox).count == 1 })
+        #expect(waitUntil(10) { daemon.archived().isEmpty && daemon.log.contains("swept originals=1") })
+        #expect(daemon.files(under: daemon.work, hidden: true).isEmpty)
+        #expect(try SpoolAdmin(config: daemon.config).status().jobsByState["archived"] == 1)
+    }
 }

@@ -63,4 +63,26 @@ import Testing
         #expect(waitUntil(20) { daemon.files(under: daemon.archive).count == 1 })
         #expect(daemon.files(under: daemon.inbox).isEmpty)
     }
+
+    /// SIGTERM while a series waits for its quiet period: the daemon exits at once (nothing is in hand), the
+    /// taken slices stay journalled in its work area, and the next start publishes the whole series.
+    @Test func sigtermParksACollectingSeriesAndTheNextStartFinishesIt() throws {
+        let daemon = try DaemonHarness(quietSeconds: 4, sections: "[service]\nstop_seconds = 5")
+        try daemon.start()
+        let folder = "dicom/dcm_qa_decubitus/HFS_3_t1_fl2d_sag"
+        let slices = try FileManager.default.contentsOfDirectory(atPath: DaemonHarness.fixture(folder).path).sorted()
+        for (index, name) in slices.prefix(10).enumerated() { try daemon.drop(fixture: "\(folder)/\(name)", as: "s\(index).dcm") }
+        #expect(waitUntil(10) { daemon.files(under: daemon.work).count == 10 })
+        let stopped = Date()
+        daemon.signal(SIGTERM)
+        let process = try #require(daemon.process)
+        #expect(waitUntil(10) { !process.isRunning })
+        #expect(Date().timeIntervalSince(stopped) < 5)
+        #expect(process.terminationStatus == 0)
+        #expect(daemon.files(under: daemon.outbox).isEmpty && daemon.files(under: daemon.work).count == 10)
+        try daemon.start()
+        #expect(waitUntil(20) { daemon.archived().count == 10 })
+        let document = try #require(try daemon.findings().values.first)
+        #expect((document["input"] as? [String: Any])?["files"] as? Int == 10)
+    }
 }

@@ -148,7 +148,9 @@ public final class Daemon {
                 try takeDueFiles()
                 try startRuns()
             }
-            if monotonicSeconds() - lastSweep >= 60 {
+            // Every minute, or twice per late window when series originals wait only that long.
+            let sweepEvery = config.archiveMode == .delete ? min(60, max(0.5, config.lateSeconds / 2)) : 60
+            if monotonicSeconds() - lastSweep >= sweepEvery {
                 lastSweep = monotonicSeconds()
                 try runner.sweepArchive(retentionDays: config.retentionDays, lateSeconds: config.lateSeconds)
             }

@@ -10,14 +10,7 @@ final class Mailbox<Message>: @unchecked Sendable {
     private var messages: [Message] = []
 
     init() throws(SpoolError) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw systemError("pipe", "") }
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        readDescriptor = fds[0]
-        writeDescriptor = fds[1]
+        (readDescriptor, writeDescriptor) = try wakeupPipe()
     }
 
     deinit {
