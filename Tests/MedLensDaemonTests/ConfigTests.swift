@@ -47,6 +47,39 @@ struct ConfigTests {
         #expect(config.placingModels(at: "/srv/models").modelStore == "/srv/models")
     }
 
+    @Test func anInboxMayHaveItsOwnFallback() throws {
+        let text = """
+            [spool]
+            outbox = "/s/o"
+            quarantine = "/s/q"
+            archive = "/s/a"
+            state = "/s/s"
+
+            [[inbox]]
+            name = "eyes"
+            path = "/s/eyes"
+            fallback = ["fundus"]
+
+            [[inbox]]
+            name = "other"
+            path = "/s/other"
+
+            [[route]]
+            name = "chest"
+            modalities = ["CR"]
+            models = ["chest"]
+
+            [routing]
+            fallback = ["general"]
+            """
+        let config = try ConfigLoader.parse(text)
+        #expect(config.router(for: "eyes").fallback == ["fundus"])
+        #expect(config.router(for: "other").fallback == ["general"])
+        #expect(config.router(for: "eyes").rules == config.router.rules)
+        let spooled = config.placingSpool(under: "/srv")
+        #expect(spooled.inboxes.map(\.path) == ["/srv/inbox/eyes", "/srv/inbox/other"] && spooled.inboxes[0].fallback == ["fundus"])
+    }
+
     @Test func routesAndNewTablesAreValidatedWithTheirLines() throws {
         let text = """
             [spool]

@@ -1,6 +1,7 @@
 import DaemonTestSupport
 import Foundation
 import MedEngine
+import Glibc
 import Testing
 
 /// Publishing into the watched store while files flow: the new version is loaded beside the old one and swapped
@@ -47,5 +48,31 @@ import Testing
         #expect(waitUntil(30) { daemon.archived().count == total + 1 })
         #expect(versions().filter { $0 == "2" }.count >= total / 2 + 1)
         #expect(daemon.quarantined().isEmpty)
+    }
+
+    /// SIGHUP re-checks the models: a version refused at its flip and repaired in place (no new flip) is loaded
+    /// once the daemon is told to reload.
+    @Test func sighupRetriesARefusedVersion() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        #expect(waitUntil(20) { daemon.log.contains("model loaded model=chest-test version=1") })
+        let store = ModelStore(root: daemon.models)
+        let version = store.directory(name: "chest-test", version: "2")
+        try TestModels.writePackage(TestModels.chest, version: "2", seed: 4242, to: version)
+        let manifestURL = version.appendingPathComponent("model.json")
+        let good = try Data(contentsOf: manifestURL)
+        var broken = try JSONSerialization.jsonObject(with: good) as? [String: Any] ?? [:]
+        broken["weightsSHA256"] = String(repeating: "f", count: 64)
+        try JSONSerialization.data(withJSONObject: broken).write(to: manifestURL)
+        try store.flip("chest-test", to: "2", action: .publish, note: nil)
+        #expect(waitUntil(20) { daemon.log.contains("model refused; the served version is kept model=chest-test version=2 served=1") })
+        try good.write(to: manifestURL)
+        usleep(1_000_000)
+        #expect(!daemon.log.contains("model swapped model=chest-test"))  // no flip, no retry
+        daemon.signal(SIGHUP)
+        #expect(waitUntil(20) { daemon.log.contains("model swapped model=chest-test version=2") })
+        try daemon.drop("IMG0001.dcm")
+        #expect(waitUntil(20) { daemon.archived().count == 1 })
+        #expect((try daemon.findings().values.first?["models"] as? [[String: Any]])?.first?["version"] as? String == "2")
     }
 }

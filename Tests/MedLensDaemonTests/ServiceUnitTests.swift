@@ -29,6 +29,19 @@ struct ServiceUnitTests {
         #expect(score <= 2.0, "\(result.output)")
     }
 
+    /// `systemd-analyze verify` on the unit as installed, its binaries pointing at this build's.
+    @Test func verifyIsCleanWithTheBinariesInPlace() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("medlensd-unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let unit = try String(contentsOf: DaemonHarness.packageRoot.appendingPathComponent("systemd/medlensd.service"), encoding: .utf8)
+        let copy = folder.appendingPathComponent("medlensd.service")
+        try unit.replacingOccurrences(of: "/usr/local/bin", with: DaemonHarness.packageRoot.appendingPathComponent(".build/debug").path)
+            .write(to: copy, atomically: true, encoding: .utf8)
+        guard let result = Self.run(["verify", copy.path]) else { print("systemd-analyze is not installed: skipped"); return }
+        #expect(result.status == 0 && result.output.isEmpty, "\(result.output)")
+    }
+
     @Test func sysusersAndTmpfilesDeclareTheUserAndFolders() throws {
         let sysusers = try String(contentsOf: DaemonHarness.packageRoot.appendingPathComponent("systemd/sysusers.d/medlens.conf"), encoding: .utf8)
         #expect(sysusers.split(separator: "\n").contains { $0.hasPrefix("u medlens ") })

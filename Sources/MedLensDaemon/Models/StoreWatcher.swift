@@ -20,10 +20,9 @@ final class StoreWatcher {
 
     deinit { close(descriptor) }
 
-    /// Watches the store root and every model folder in it (a new folder is added on its event).
+    /// Watches the store root and every model folder in it (a new folder is added on its event). Watches are only
+    /// ever added (adding one twice returns the same), so no event falls between a removal and a re-adding.
     func rewatch() {
-        for wd in watches.keys { inotify_rm_watch(descriptor, wd) }
-        watches.removeAll()
         for folder in [store.root.path] + store.names().map({ store.root.appendingPathComponent($0).path }) {
             let wd = inotify_add_watch(descriptor, folder, Self.mask)
             if wd >= 0 { watches[wd] = folder }
