@@ -4,6 +4,17 @@ import MedLensDaemon
 import Testing
 
 struct ConfigTests {
+    /// The required [spool] table, 6 lines, for configurations written in tests.
+    static let spool = """
+        [spool]
+        outbox = "/s/o"
+        quarantine = "/s/q"
+        archive = "/s/a"
+        state = "/s/s"
+
+
+        """
+
     @Test func shippedConfigurationIsValid() throws {
         let config = try ConfigLoader.load(file: DaemonHarness.packageRoot.appendingPathComponent("etc/medlens/medlens.toml").path)
         #expect(config.inboxes == [InboxConfig(name: "default", path: "/var/lib/medlens/inbox")])
@@ -48,13 +59,7 @@ struct ConfigTests {
     }
 
     @Test func anInboxMayHaveItsOwnFallback() throws {
-        let text = """
-            [spool]
-            outbox = "/s/o"
-            quarantine = "/s/q"
-            archive = "/s/a"
-            state = "/s/s"
-
+        let text = Self.spool + """
             [[inbox]]
             name = "eyes"
             path = "/s/eyes"
@@ -81,13 +86,7 @@ struct ConfigTests {
     }
 
     @Test func routesAndNewTablesAreValidatedWithTheirLines() throws {
-        let text = """
-            [spool]
-            outbox = "/s/o"
-            quarantine = "/s/q"
-            archive = "/s/a"
-            state = "/s/s"
-
+        let text = Self.spool + """
             [[inbox]]
             name = "ct"
             path = "/s/i"
