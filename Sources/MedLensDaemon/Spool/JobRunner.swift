@@ -67,9 +67,16 @@ struct JobRunner {
 
     // MARK: admit
 
-    /// Reads the header of a taken input and puts it in its group: its DICOM series, or a group of its own.
-    /// Links and special files, unreadable headers and inputs over the memory budget are quarantined here,
-    /// before anything is decoded. Returns the group key, or nil when the job was quarantined.
+    /// Reads the header of a taken input and puts it in its group (journalled `read`): its DICOM series, or a
+    /// group of its own. Returns the group key, or nil when the job was quarantined.
+    func admit(_ job: JobRecord) throws(SpoolError) -> (key: String, probe: InputProbe)? {
+        guard let (key, probe, encoded) = try examine(job) else { return nil }
+        try journal.admit(job, group: key, probe: encoded)
+        return (key, probe)
+    }
+
+    /// The header and the group key (with the header as JSON). Links and special files, unreadable headers and
+    /// inputs over the memory budget are quarantined here, before anything is decoded.
     private func examine(_ job: JobRecord) throws(SpoolError) -> (String, InputProbe, String)? {
         let input = layout.workFolder(job.id) + "/" + job.name
         do throws(JobFailure) {
@@ -95,12 +102,6 @@ struct JobRunner {
             try quarantine(job, error)
             return nil
         }
-    }
-
-    func admit(_ job: JobRecord) throws(SpoolError) -> (key: String, probe: InputProbe)? {
-        guard let (key, probe, encoded) = try examine(job) else { return nil }
-        try journal.admit(job, group: key, probe: encoded)
-        return (key, probe)
     }
 
     // MARK: ends
