@@ -41,7 +41,7 @@ install: build
 		$(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)$(PREFIX)/share/medlens/models $(DESTDIR)$(PREFIX)/share/doc/medlens
 	install -m 755 $(BIN)/medlensd $(BIN)/medlens $(BIN)/medtrain $(DESTDIR)$(PREFIX)/bin/
 	[ -e $(DESTDIR)/etc/medlens/medlens.toml ] || install -m 644 etc/medlens/medlens.toml $(DESTDIR)/etc/medlens/medlens.toml
-	for unit in systemd/*.service; do sed 's|/usr/local|$(PREFIX)|g' $$unit > $(DESTDIR)$(UNITDIR)/$$(basename $$unit); done
+	for unit in $(wildcard systemd/*.service systemd/*.timer); do sed 's|/usr/local|$(PREFIX)|g' $$unit > $(DESTDIR)$(UNITDIR)/$$(basename $$unit); done
 	install -m 644 systemd/sysusers.d/medlens.conf $(DESTDIR)/usr/lib/sysusers.d/medlens.conf
 	sed 's|/usr/local|$(PREFIX)|g' systemd/tmpfiles.d/medlens.conf > $(DESTDIR)/usr/lib/tmpfiles.d/medlens.conf
 	install -m 644 docs/*.md docs/*.json $(DESTDIR)$(PREFIX)/share/doc/medlens/
