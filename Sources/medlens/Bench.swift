@@ -19,8 +19,10 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "Timed iterations.") var iterations = 10
     @Flag(name: .long, help: "Time a training step (forward, loss, backward, SGD) instead of inference.") var train = false
-    @Option(name: .long, help: "Also time Grad-CAM for this many findings (one forward, one backward each) and report its cost relative to one inference.")
+    @Option(name: .long, help: "Also time explaining this many findings as the daemon does (Grad-CAM: one forward pass, one backward each, post-processing, overlay and map PNGs) and report its cost relative to one inference.")
     var explain: Int?
+    @Option(name: .long, help: "With --explain: the scan the overlays are drawn on, at its own size (default: the input itself).")
+    var scan: String?
     @Flag(name: .long, help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -60,16 +62,31 @@ struct Bench: ParsableCommand {
     private func benchExplain(_ model: any Model, arch: String, shape: [Int], findings: Int, inferenceMs: Double) throws {
         var rng = SeededRandom(seed: 1)
         let x = rng.tensor(shape)
-        let layer = ClassActivation.defaultLayer(forArchitecture: arch)
-        var times: [Double] = []
-        for i in 0..<(iterations + 1) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = ClassActivation.maps(model: model, input: x, layer: layer, targets: Array(0..<findings))
-            if i > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+        let original: Volume
+        if let scan {
+            guard let volume = ScanReader.read(URL(fileURLWithPath: scan)).volumes.first else { throw ValidationError("cannot read \(scan)") }
+            original = volume
+        } else {
+            let s = Array(shape.dropFirst(2))
+            original = Volume(voxels: x.scalars, shape: Volume.Shape(channels: shape[1], depth: s.count == 3 ? s[0] : 1,
+                                                                     rows: s[s.count - 2], cols: s[s.count - 1]))
         }
-        let median = times.sorted()[times.count / 2]
-        let report: [String: Any] = ["arch": arch, "layer": layer, "findings": findings, "explain_ms": median,
-                                     "inference_ms": inferenceMs, "explain_over_inference": median / inferenceMs]
+        let labels = (0..<self.labels).map { "finding \($0)" }
+        func time(render: Bool) throws -> Double {
+            var times: [Double] = []
+            for i in 0..<(iterations + 1) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try Explainer.explain(model: model, architecture: arch, input: x, original: original,
+                                          targets: Array(0..<findings), labels: labels, settings: ExplainSettings(renderImages: render))
+                if i > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+            }
+            return times.sorted()[times.count / 2]
+        }
+        let full = try time(render: true), maps = try time(render: false)
+        let report: [String: Any] = ["arch": arch, "layer": ClassActivation.defaultLayer(forArchitecture: arch), "findings": findings,
+                                     "original": original.shape.description, "explain_ms": full, "maps_only_ms": maps,
+                                     "inference_ms": inferenceMs, "explain_over_inference": full / inferenceMs,
+                                     "maps_only_over_inference": maps / inferenceMs]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
 
