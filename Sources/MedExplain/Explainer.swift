@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import MedEngine
 import MedImaging
@@ -47,48 +48,45 @@ public struct ScanExplanation: Sendable {
     public var map: ActivationMap
     /// nil when the map is empty.
     public var peak: PeakLocation?
+    /// How the map reached the original's grid (2D maps: always `.linear`).
+    public var resampling: MapResampling
+    /// The sweep, for occlusion.
+    public var occlusion: OcclusionRun?
     /// Empty when the map is empty or rendering is off.
     public var images: [ExplanationImage]
-    public var record: ExplanationRecord
 
     public var isEmpty: Bool { map.isEmpty }
     public var raw: RawStatistics { map.raw }
+
+    /// The `explanation` object of docs/findings.schema.json, with `overlays` the image file names as given.
+    public var record: ExplanationRecord {
+        ExplanationRecord(method: method, targetLayer: layer ?? "input", mapMin: raw.min, mapMax: raw.max, mapMean: raw.mean,
+                          empty: isEmpty, peak: peak.map { [$0.column, $0.row] + ($0.slice.map { [$0] } ?? []) },
+                          overlays: images.map(\.fileName))
+    }
 }
 
-/// The JSON-ready summary of a `ScanExplanation` (findings.json, `medlens explain --out`).
+/// An occlusion sweep's geometry: window and stride per spatial axis, fill value, forward passes (the first one
+/// unoccluded).
+public struct OcclusionRun: Sendable, Equatable, Codable {
+    public var window: [Int]
+    public var stride: [Int]
+    public var baseline: Float
+    public var passes: Int
+}
+
+/// A finding's `explanation` in findings.json (docs/findings.schema.json): the method, the target layer ("input"
+/// for occlusion), the signed raw map's min/max/mean, whether it is empty (nothing drawn), the peak as
+/// [column, row(, slice)] in original pixels, and the overlay files.
 public struct ExplanationRecord: Sendable, Equatable, Codable {
-    public var label: String
-    public var target: Int
-    public var logit: Float
     public var method: ExplanationMethod
-    public var targetLayer: String?
-    /// Always "logit": the backward pass starts from the finding's pre-sigmoid output.
-    public var targetOutput: String
-    /// "empty" (nothing to show, nothing drawn), "low_signal" or "ok".
-    public var explanation: String
-    public var rawMin: Float
-    public var rawMax: Float
-    public var rawMean: Float
-    public var peak: PeakLocation?
-    public var resampling: MapResampling
-    public var normalization: String
-    public var colormap: Colormap
-    public var blend: OverlayStyle.Blend
-    public var occlusion: OcclusionRecord?
-    public var files: [String]
-
-    public struct OcclusionRecord: Sendable, Equatable, Codable {
-        public var window: [Int]
-        public var stride: [Int]
-        public var baseline: Float
-        public var passes: Int
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case label, target, logit, method, targetLayer = "target_layer", targetOutput = "target_output", explanation
-        case rawMin = "raw_min", rawMax = "raw_max", rawMean = "raw_mean", peak, resampling, normalization, colormap
-        case blend, occlusion, files
-    }
+    public var targetLayer: String
+    public var mapMin: Float
+    public var mapMax: Float
+    public var mapMean: Float
+    public var empty: Bool
+    public var peak: [Int]?
+    public var overlays: [String]
 }
 
 /// The entry point: explain several targets of one model on one scan.
@@ -119,21 +117,26 @@ public enum Explainer {
                 let at = map.coordinates(of: map.peakIndex)
                 peak = grid.count == 3 ? PeakLocation(column: at[2], row: at[1], slice: at[0]) : PeakLocation(column: at[1], row: at[0])
             }
-            var stem = safeFileStem(labels[target], target: target)
-            if !names.insert(stem).inserted { stem += "-\(target)" }
-            let images = settings.renderImages && !map.isEmpty
-                ? try ExplanationRenderer.images(map: map, original: original, stem: stem, settings: settings) : []
-            let record = ExplanationRecord(
-                label: labels[target], target: target, logit: computed.logits[target], method: settings.method,
-                targetLayer: computed.layer, targetOutput: "logit",
-                explanation: map.isEmpty ? "empty" : map.lowSignal ? "low_signal" : "ok",
-                rawMin: map.raw.min, rawMax: map.raw.max, rawMean: map.raw.mean, peak: peak, resampling: resampling,
-                normalization: "relu_minmax_eps1e-7", colormap: settings.overlay.colormap, blend: settings.overlay.blend,
-                occlusion: computed.occlusion, files: images.map(\.fileName))
             result.append(ScanExplanation(target: target, label: labels[target], logit: computed.logits[target],
                                           method: settings.method, layer: computed.layer, map: map, peak: peak,
-                                          images: images, record: record))
+                                          resampling: resampling, occlusion: computed.occlusion, images: []))
         }
+        let drawn = result.indices.filter { !result[$0].isEmpty }
+        guard settings.renderImages, !drawn.isEmpty else { return result }
+        var stems: [String] = []
+        for e in result {
+            var stem = safeFileStem(e.label, target: e.target)
+            if !names.insert(stem).inserted { stem += "-\(e.target)" }
+            stems.append(stem)
+        }
+        // PNG encoding dominates: the targets are drawn in parallel over the pictures they share.
+        let renderer = ExplanationRenderer(original: original, settings: settings)
+        let rendered = ConcurrentResults<Result<[ExplanationImage], ExplainError>>(count: drawn.count)
+        DispatchQueue.concurrentPerform(iterations: drawn.count) { k in
+            let i = drawn[k]
+            rendered.set(k, Result { () throws(ExplainError) in try renderer.images(map: result[i].map, stem: stems[i]) })
+        }
+        for (k, i) in drawn.enumerated() { result[i].images = try rendered.values[k]!.get() }
         return result
     }
 
@@ -151,7 +154,7 @@ public enum Explainer {
         /// On the layer's grid (Grad-CAM family) or the input's (occlusion), normalised once.
         var maps: [ActivationMap]
         var layer: String?
-        var occlusion: ExplanationRecord.OcclusionRecord?
+        var occlusion: OcclusionRun?
     }
 
     static func lowResolutionMaps(model: any Model, architecture: String, input: Tensor, targets: [Int],
@@ -160,8 +163,8 @@ public enum Explainer {
         guard input.shape[0] == 1 else { throw .batch(input.shape) }
         guard let cam = settings.method.cam else {
             let sweep = try Occlusion.sweep(model: model, input: input, targets: targets, settings: settings.occlusion)
-            let record = ExplanationRecord.OcclusionRecord(window: sweep.window, stride: sweep.stride,
-                                                           baseline: settings.occlusion.baseline, passes: sweep.passes)
+            let record = OcclusionRun(window: sweep.window, stride: sweep.stride, baseline: settings.occlusion.baseline,
+                                      passes: sweep.passes)
             return Computed(logits: sweep.logits, maps: sweep.maps.map { ActivationMap(raw: $0, shape: sweep.shape) },
                             layer: nil, occlusion: record)
         }
@@ -185,5 +188,18 @@ public enum Explainer {
         let mapped = String(label.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" })
         let trimmed = mapped.trimmingCharacters(in: CharacterSet(charactersIn: "_"))
         return trimmed.isEmpty ? "finding-\(target)" : String(trimmed.prefix(80))
+    }
+}
+
+/// One slot per iteration of a concurrent loop, written under a lock.
+final class ConcurrentResults<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [T?]
+
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: T) {
+        lock.lock(); defer { lock.unlock() }
+        values[index] = value
     }
 }

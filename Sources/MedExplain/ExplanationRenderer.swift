@@ -1,22 +1,56 @@
 import Foundation
 import MedImaging
 
-/// The PNGs of one explanation, drawn over the windowed original (VolumeRender) at its own pixel grid.
-enum ExplanationRenderer {
-    static func images(map: ActivationMap, original: Volume, stem: String, settings: ExplainSettings) throws(ExplainError) -> [ExplanationImage] {
+/// The PNGs of a scan's explanations, drawn over the windowed original (VolumeRender) at its own pixel grid.
+/// The pictures every target shares (the image, the mosaic's tiles, the en-face projection) are made once.
+struct ExplanationRenderer {
+    let original: Volume
+    let settings: ExplainSettings
+    /// 2D scans and one-slice volumes: the picture itself.
+    let image: RasterImage?
+    /// Volumes: the mosaic's slices and their pictures at tile size.
+    let mosaicSlices: [Int]
+    let mosaicTiles: [RasterImage]
+    let tileSize: (width: Int, height: Int)
+    /// Volumes: the en-face picture (stretched to square pixels) and the axis it projects along.
+    let enFace: RasterImage?
+    let enFaceAlongRows: Bool
+
+    init(original: Volume, settings: ExplainSettings) {
+        self.original = original
+        self.settings = settings
         let s = original.shape
-        if map.shape.count == 2 {
-            let base = VolumeRender.middleSlice(of: original)
+        // A one-slice volume (a single-B-scan .vol under a 3D model) is drawn as an image: no mosaic, no en-face.
+        guard s.depth > 1 else {
+            image = VolumeRender.middleSlice(of: original)
+            mosaicSlices = []; mosaicTiles = []; tileSize = (0, 0); enFace = nil; enFaceAlongRows = false
+            return
+        }
+        image = nil
+        let count = settings.mosaicSlices > 0 ? min(s.depth, settings.mosaicSlices) : 0
+        mosaicSlices = (0..<count).map { Int((Double($0) + 0.5) * Double(s.depth) / Double(count)) }
+        let scale = min(1, Double(settings.mosaicTile) / Double(max(s.rows, s.cols)))
+        let size = (width: max(1, Int((Double(s.cols) * scale).rounded())), height: max(1, Int((Double(s.rows) * scale).rounded())))
+        tileSize = size
+        mosaicTiles = mosaicSlices.map {
+            OverlayRenderer.resized(VolumeRender.middleSlice(of: Self.slice($0, of: original)), width: size.width, height: size.height)
+        }
+        let kind = original.metadata.kind
+        enFaceAlongRows = kind.hasPrefix("oct") || kind == "bscan-folder"
+        let projection = VolumeRender.projection(of: original, .mean, along: enFaceAlongRows ? .rows : .depth)
+        let height = Self.squarePixelHeight(projection.height, width: projection.width, original: original, alongRows: enFaceAlongRows)
+        enFace = OverlayRenderer.resized(projection, width: projection.width, height: height)
+    }
+
+    func images(map: ActivationMap, stem: String) throws(ExplainError) -> [ExplanationImage] {
+        let s = original.shape, plane = s.rows * s.cols
+        if let image {
             return [
-                try png(OverlayRenderer.overlay(base, map: map.values, style: settings.overlay), "\(stem)-overlay.png", .overlay),
+                try png(OverlayRenderer.overlay(image, map: map.values, style: settings.overlay), "\(stem)-overlay.png", .overlay),
                 try png(OverlayRenderer.greyMap(map.values, width: s.cols, height: s.rows), "\(stem)-map.png", .map),
             ]
         }
-        let plane = s.rows * s.cols
         func mapSlice(_ d: Int) -> [Float] { Array(map.values[(d * plane)..<((d + 1) * plane)]) }
-        func sliceOverlay(_ d: Int) -> RasterImage {
-            OverlayRenderer.overlay(VolumeRender.middleSlice(of: slice(d, of: original)), map: mapSlice(d), style: settings.overlay)
-        }
         var images: [ExplanationImage] = []
         // The slices where the map peaks: highest per-slice maximum first, then the larger sum.
         let peaks = (0..<s.depth).map { d -> (Int, Float, Float) in
@@ -25,21 +59,42 @@ enum ExplanationRenderer {
         }
         let ranked = peaks.filter { $0.1 > 0 }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.2 > $1.2 }
         for (d, _, _) in ranked.prefix(settings.sliceOverlays) {
-            images.append(try png(sliceOverlay(d), "\(stem)-slice\(String(format: "%03d", d)).png", .slice, slice: d))
+            let picture = VolumeRender.middleSlice(of: Self.slice(d, of: original))
+            images.append(try png(OverlayRenderer.overlay(picture, map: mapSlice(d), style: settings.overlay),
+                                  "\(stem)-slice\(String(format: "%03d", d)).png", .slice, slice: d))
         }
-        if settings.mosaicSlices > 0 {
-            let count = min(s.depth, settings.mosaicSlices)
-            let chosen = (0..<count).map { Int((Double($0) + 0.5) * Double(s.depth) / Double(count)) }
-            let scale = min(1, Double(settings.mosaicTile) / Double(max(s.rows, s.cols)))
-            let w = max(1, Int((Double(s.cols) * scale).rounded())), h = max(1, Int((Double(s.rows) * scale).rounded()))
-            let tiles = chosen.map { OverlayRenderer.resized(sliceOverlay($0), width: w, height: h) }
-            let columns = Int(Double(count).squareRoot().rounded(.up))
+        if !mosaicSlices.isEmpty {
+            let tiles = zip(mosaicSlices, mosaicTiles).map { d, tile in
+                OverlayRenderer.overlay(tile, map: MapResize.shrink(mapSlice(d), from: [s.rows, s.cols], to: [tileSize.height, tileSize.width]),
+                                        style: settings.overlay)
+            }
+            let columns = Int(Double(tiles.count).squareRoot().rounded(.up))
             images.append(try png(OverlayRenderer.mosaic(tiles, columns: columns), "\(stem)-mosaic.png", .mosaic))
         }
-        let (enFace, heat) = enFaceViews(map: map, original: original)
-        images.append(try png(OverlayRenderer.overlay(enFace, map: heat.values, style: settings.overlay), "\(stem)-enface.png", .enFace))
-        images.append(try png(OverlayRenderer.greyMap(heat.values, width: enFace.width, height: enFace.height), "\(stem)-map.png", .map))
+        if let enFace {
+            let heat = enFaceHeat(map, height: enFace.height)
+            images.append(try png(OverlayRenderer.overlay(enFace, map: heat, style: settings.overlay), "\(stem)-enface.png", .enFace))
+            images.append(try png(OverlayRenderer.greyMap(heat, width: enFace.width, height: enFace.height), "\(stem)-map.png", .map))
+        }
         return images
+    }
+
+    /// The map's maximum along the en-face axis, resized to the en-face picture's height.
+    func enFaceHeat(_ map: ActivationMap, height: Int) -> [Float] {
+        let s = original.shape
+        let rows = enFaceAlongRows ? s.depth : s.rows, width = s.cols
+        var heat = [Float](repeating: 0, count: rows * width)
+        map.values.withUnsafeBufferPointer { v in
+            heat.withUnsafeMutableBufferPointer { h in
+                for d in 0..<s.depth {
+                    for r in 0..<s.rows {
+                        let source = (d * s.rows + r) * s.cols, target = (enFaceAlongRows ? d : r) * width
+                        for c in 0..<s.cols { h[target + c] = max(h[target + c], v[source + c]) }
+                    }
+                }
+            }
+        }
+        return height == rows ? heat : MapResize.resize(heat, from: [rows, width], to: [height, width], resampling: .linear)
     }
 
     /// Slice `d` of every channel, with the volume's metadata (window, kind) so it renders as the volume would.
@@ -55,39 +110,17 @@ enum ExplanationRenderer {
                       geometry: volume.geometry, metadata: volume.metadata)
     }
 
-    /// The en-face picture (VolumeRender's mean projection: along rows, the A-scan direction, for OCT; along
-    /// the slices otherwise) and the map's maximum along the same axis, both stretched to square pixels when
-    /// the spacing says the projection's pixels are not square (OCT: B-scans lie far apart).
-    static func enFaceViews(map: ActivationMap, original: Volume) -> (RasterImage, ActivationMap) {
-        let s = original.shape, kind = original.metadata.kind
-        let alongRows = kind.hasPrefix("oct") || kind == "bscan-folder"
-        let base = VolumeRender.projection(of: original, .mean, along: alongRows ? .rows : .depth)
-        let (height, width) = (base.height, base.width)
-        var heat = [Float](repeating: 0, count: height * width)
-        map.values.withUnsafeBufferPointer { v in
-            for d in 0..<s.depth {
-                for r in 0..<s.rows {
-                    let source = (d * s.rows + r) * s.cols, target = (alongRows ? d : r) * width
-                    for c in 0..<s.cols { heat[target + c] = max(heat[target + c], v[source + c]) }
-                }
-            }
-        }
-        var projected = map
-        projected.shape = [height, width]
-        projected.values = heat
-        // Pixel height over pixel width, in millimetres: slice distance (or row spacing) over column spacing.
+    /// The en-face picture's height for square pixels: its pixel height over width in millimetres is the slice
+    /// distance (or the row spacing) over the column spacing. Unchanged when the spacing is unknown or extreme.
+    static func squarePixelHeight(_ height: Int, width: Int, original: Volume, alongRows: Bool) -> Int {
         let spacing = original.geometry.spacing
         let aspect = spacing.count == 3 ? (alongRows ? spacing[2] : spacing[1]) / spacing[0] : 1
         let stretched = Int((Double(height) * aspect).rounded())
-        guard aspect.isFinite, aspect > 0, stretched != height, stretched >= 1, stretched <= 4 * max(width, height) else {
-            return (base, projected)
-        }
-        projected.shape = [stretched, width]
-        projected.values = MapResize.resize(heat, from: [height, width], to: projected.shape, resampling: .linear)
-        return (OverlayRenderer.resized(base, width: width, height: stretched), projected)
+        guard aspect.isFinite, aspect > 0, stretched >= 1, stretched <= 4 * max(width, height) else { return height }
+        return stretched
     }
 
-    static func png(_ image: RasterImage, _ name: String, _ kind: ExplanationImage.Kind, slice: Int? = nil) throws(ExplainError) -> ExplanationImage {
+    func png(_ image: RasterImage, _ name: String, _ kind: ExplanationImage.Kind, slice: Int? = nil) throws(ExplainError) -> ExplanationImage {
         do {
             return ExplanationImage(fileName: name, data: try PNGWriter.encode(image), kind: kind, slice: slice)
         } catch {

@@ -34,6 +34,18 @@ enum MapResize {
     }
 }
 
+extension MapResize {
+    /// A 2D plane made smaller by area averaging (a mosaic tile), bilinear when it grows on either axis.
+    static func shrink(_ values: [Float], from shape: [Int], to size: [Int]) -> [Float] {
+        guard size[0] <= shape[0], size[1] <= shape[1] else { return resize(values, from: shape, to: size, resampling: .linear) }
+        var out = [Float](repeating: 0, count: size[0] * size[1])
+        values.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { Resample.area(source, rows: shape[0], cols: shape[1], into: $0, outRows: size[0], outCols: size[1]) }
+        }
+        return out
+    }
+}
+
 /// `scipy.ndimage.zoom(x, size / shape)` with order 3, `mode='constant'`, `grid_mode=False`, in float64 as SciPy
 /// computes it: per axis, the cubic B-spline prefilter with mirror boundaries, then evaluation at
 /// `out_index * (n_in − 1) / (n_out − 1)` with coefficients mirrored past the edges (all points lie inside).

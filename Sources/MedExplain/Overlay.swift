@@ -39,37 +39,39 @@ public enum OverlayRenderer {
     /// The map drawn over a grey or RGB picture of the same size; `map` holds height × width values in 0...1.
     public static func overlay(_ base: RasterImage, map: [Float], style: OverlayStyle) -> RasterImage {
         precondition(map.count == base.width * base.height, "map of \(map.count) values for a \(base.width)x\(base.height) image")
-        let plane = base.width * base.height
-        var rgb = [Float](repeating: 0, count: plane * 3)
-        for i in 0..<plane {
-            for c in 0..<3 { rgb[i * 3 + c] = Float(base.pixels[i * base.channels + (base.channels == 1 ? 0 : c)]) / 255 }
+        let channels = base.channels
+        let pixels = base.pixels.withUnsafeBufferPointer { p in
+            blend(pixelCount: map.count, map: map, style: style) { i, c in Float(p[i * channels + (channels == 1 ? 0 : c)]) / 255 }
         }
-        return RasterImage(width: base.width, height: base.height, channels: 3, pixels: blend(rgb, map: map, style: style))
+        return RasterImage(width: base.width, height: base.height, channels: 3, pixels: pixels)
     }
 
-    /// `rgb`: interleaved values in 0...1.
-    static func blend(_ rgb: [Float], map: [Float], style: OverlayStyle) -> [UInt8] {
-        let table = style.colormap.table
-        var out = [UInt8](repeating: 0, count: rgb.count)
-        switch style.blend {
-        case .pytorchGradCAM:
-            var mixed = [Float](repeating: 0, count: rgb.count)
-            var top: Float = 0
-            for (i, m) in map.enumerated() {
-                let index = Int(grey8(m)) * 3
-                for c in 0..<3 {
-                    let v = (1 - style.weight) * (Float(table[index + c]) / 255) + style.weight * rgb[i * 3 + c]
-                    mixed[i * 3 + c] = v
-                    top = max(top, v)
-                }
-            }
-            for i in mixed.indices { out[i] = UInt8(clamping: Int(255 * (mixed[i] / top))) }
-        case .heatWeighted:
-            for (i, m) in map.enumerated() {
-                let index = Int(grey8(m)) * 3, alpha = style.weight * min(max(m, 0), 1)
-                for c in 0..<3 {
-                    let v = (1 - alpha) * rgb[i * 3 + c] + alpha * (Float(table[index + c]) / 255)
-                    out[i * 3 + c] = UInt8(min(max(v * 255, 0), 255).rounded())
+    /// Interleaved RGB out; `image(i, c)` is pixel i's channel c in 0...1.
+    @inline(__always)
+    static func blend(pixelCount: Int, map: [Float], style: OverlayStyle, image: (Int, Int) -> Float) -> [UInt8] {
+        let lut = style.colormap.table.map { Float($0) / 255 }, w = style.weight
+        var out = [UInt8](repeating: 0, count: pixelCount * 3)
+        map.withUnsafeBufferPointer { m in
+            lut.withUnsafeBufferPointer { heat in
+                out.withUnsafeMutableBufferPointer { o in
+                    switch style.blend {
+                    case .pytorchGradCAM:
+                        // Two passes instead of a float copy of the picture: the maximum first, then the division.
+                        @inline(__always) func mixed(_ i: Int, _ c: Int) -> Float {
+                            (1 - w) * heat[Int(grey8(m[i])) * 3 + c] + w * image(i, c)
+                        }
+                        var top: Float = 0
+                        for i in 0..<pixelCount { for c in 0..<3 { top = max(top, mixed(i, c)) } }
+                        for i in 0..<pixelCount { for c in 0..<3 { o[i * 3 + c] = UInt8(clamping: Int(255 * (mixed(i, c) / top))) } }
+                    case .heatWeighted:
+                        for i in 0..<pixelCount {
+                            let index = Int(grey8(m[i])) * 3, alpha = w * min(max(m[i], 0), 1)
+                            for c in 0..<3 {
+                                let v = (1 - alpha) * image(i, c) + alpha * heat[index + c]
+                                o[i * 3 + c] = UInt8(min(max(v, 0), 1) * 255 + 0.5)
+                            }
+                        }
+                    }
                 }
             }
         }

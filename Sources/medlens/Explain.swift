@@ -97,7 +97,26 @@ struct Explain: ParsableCommand {
                 FileHandle.standardError.write(Data("\(explanation.label): the map is empty (no positive evidence); no overlay written\n".utf8))
             }
         }
-        print(try Self.json(explanation.record))
+        var summary = try Self.finding(explanation)
+        summary["target"] = explanation.target
+        summary.merge(try Self.conventions(s)) { a, _ in a }
+        print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+    }
+
+    /// A finding as findings.json has it (docs/findings.schema.json), plus `lowSignal` and occlusion's geometry.
+    static func finding(_ e: ScanExplanation, overlayPrefix: String = "") throws -> [String: Any] {
+        var record = e.record
+        record.overlays = record.overlays.map { overlayPrefix + $0 }
+        var finding: [String: Any] = ["label": e.label, "logit": Double(e.logit), "lowSignal": e.map.lowSignal,
+                                      "explanation": try JSONSerialization.jsonObject(with: JSONEncoder().encode(record))]
+        if let occlusion = e.occlusion { finding["occlusion"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(occlusion)) }
+        return finding
+    }
+
+    /// How the maps were made and drawn, once per run.
+    static func conventions(_ s: ExplainSettings) throws -> [String: Any] {
+        ["targetOutput": "logit", "normalization": "relu_minmax_eps1e-7", "volumeResampling": s.volumeResampling.rawValue,
+         "colormap": s.overlay.colormap.rawValue, "blend": s.overlay.blend.rawValue]
     }
 
     private func explainScan(_ path: String, _ package: ModelPackage) throws {
@@ -128,30 +147,25 @@ struct Explain: ParsableCommand {
             var findings: [[String: Any]] = []
             for e in explanations {
                 for image in e.images { try image.data.write(to: directory.appendingPathComponent(prefix + image.fileName), options: .atomic) }
-                var record = e.record
-                record.files = record.files.map { prefix + $0 }
-                var finding = try JSONSerialization.jsonObject(with: JSONEncoder().encode(record)) as! [String: Any]
+                var finding = try Self.finding(e, overlayPrefix: prefix)
                 finding["probability"] = Double(probabilities[e.target])
                 finding["threshold"] = Double(manifest.thresholds[e.target])
                 finding["positive"] = positive.contains(e.target)
                 findings.append(finding)
                 let peak = e.peak.map { p in "peak column \(p.column), row \(p.row)" + (p.slice.map { ", slice \($0)" } ?? "") } ?? "empty map, nothing drawn"
+                let files = e.images.map { prefix + $0.fileName }
                 print(String(format: "%@%@: p = %.3f%@, %@%@", prefix, e.label, probabilities[e.target],
                              positive.contains(e.target) ? "" : " (below threshold)", peak,
-                             record.files.isEmpty ? "" : " -> " + record.files.joined(separator: ", ")))
+                             files.isEmpty ? "" : " -> " + files.joined(separator: ", ")))
             }
             report.append(["kind": volume.metadata.kind, "shape": volume.shape.array, "findings": findings])
         }
-        let document: [String: Any] = ["model": manifest.name, "model_version": manifest.version, "method": method.rawValue, "volumes": report]
+        var document: [String: Any] = ["model": manifest.name, "modelVersion": manifest.version, "method": method.rawValue, "volumes": report]
+        document.merge(try Self.conventions(try settings)) { a, _ in a }
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: directory.appendingPathComponent("explanations.json"), options: .atomic)
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
 }
 
 extension ExplanationMethod: ExpressibleByArgument {}

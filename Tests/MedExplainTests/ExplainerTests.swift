@@ -37,8 +37,10 @@ struct ExplainerTests {
             #expect(e.map.shape == [90, 75])
             #expect(e.map == reference[e.target])
             #expect(e.layer == "conv3" && e.method == .gradCAM)
-            #expect(e.record.explanation == (e.isEmpty ? "empty" : e.map.lowSignal ? "low_signal" : "ok"))
-            #expect(e.record.files == e.images.map(\.fileName))
+            #expect(e.record.empty == e.isEmpty && e.record.targetLayer == "conv3" && e.record.method == .gradCAM)
+            #expect(e.record.mapMin == e.raw.min && e.record.mapMax == e.raw.max && e.record.mapMean == e.raw.mean)
+            #expect(e.record.overlays == e.images.map(\.fileName))
+            #expect(e.record.peak == e.peak.map { [$0.column, $0.row] })
             if e.isEmpty {
                 #expect(e.peak == nil && e.images.isEmpty, "an empty map is reported, never drawn")
                 continue
@@ -95,14 +97,14 @@ struct ExplainerTests {
         let enFace = try Self.decode(e.images[3]), grey = try Self.decode(e.images[4])
         #expect(enFace.shape == Volume.Shape(channels: 3, rows: 90, cols: 35))
         #expect(grey.shape == Volume.Shape(channels: 1, rows: 90, cols: 35))
-        #expect(explained[1].isEmpty && explained[1].images.isEmpty && explained[1].record.explanation == "empty")
+        #expect(explained[1].isEmpty && explained[1].images.isEmpty && explained[1].record.empty && explained[1].record.peak == nil)
+        #expect(e.record.peak == [peak.column, peak.row, peak.slice!])
 
         // Compat mode: pytorch-grad-cam's cubic B-spline; a different map from the same low-res one.
         let compat = try Explainer.explain(model: model, architecture: c.architecture, input: x, original: original,
                                            targets: [target], labels: ["a", "b", "c", "d"], settings: .compat())
-        #expect(compat[0].record.resampling == .cubicSplineCompat && e.record.resampling == .linear)
+        #expect(compat[0].resampling == .cubicSplineCompat && e.resampling == .linear)
         #expect(compat[0].map.values != e.map.values)
-        #expect(compat[0].record.colormap == .jet && compat[0].record.blend == .pytorchGradCAM)
     }
 
     @Test func occlusionExplainsEveryTargetFromOneSweep() throws {
@@ -114,7 +116,7 @@ struct ExplainerTests {
                                               targets: Array(0..<6), labels: (0..<6).map { "f\($0)" }, settings: settings)
         let reference = try ExplainFixtures.npy("small_cnn_2d.occlusion.npy")
         for e in explained {
-            #expect(e.layer == nil && e.record.occlusion?.passes == 100 && e.record.occlusion?.window == [10, 10])
+            #expect(e.layer == nil && e.record.targetLayer == "input" && e.occlusion?.passes == 100 && e.occlusion?.window == [10, 10])
             let expected = ActivationMap(raw: ExplainFixtures.row(reference, e.target), shape: [60, 50])
             #expect(e.isEmpty == expected.isEmpty)
             #expect(zip(e.map.values, expected.values).allSatisfy { abs($0 - $1) <= 1e-3 })

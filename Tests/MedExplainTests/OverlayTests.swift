@@ -16,8 +16,7 @@ struct OverlayTests {
     @Test func compatBlendIsShowCamOnImage() throws {
         let image = try ExplainFixtures.npy("overlay.image.npy"), mask = try ExplainFixtures.npy("overlay.mask.npy")
         let reference = try ExplainFixtures.npy("overlay.jet.npy")
-        let rgb = image.data.flatMap { [$0, $0, $0] }
-        let ours = OverlayRenderer.blend(rgb, map: mask.data, style: .compat)
+        let ours = OverlayRenderer.blend(pixelCount: mask.data.count, map: mask.data, style: .compat) { i, _ in image.data[i] }
         #expect(ours == reference.data.map { UInt8($0) })
     }
 

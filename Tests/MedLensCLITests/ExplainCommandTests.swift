@@ -46,9 +46,10 @@ struct ExplainCommandTests {
         let worst = zip(map.data, expected).map { abs($0 - $1) }.max()!
         #expect(worst <= 1e-3, "max abs \(worst) against pytorch-grad-cam")
         #expect(try Self.pngSize(overlay) == (50, 60))
-        let record = try #require(try JSONSerialization.jsonObject(with: ran.stdout) as? [String: Any])
-        #expect(record["method"] as? String == "gradcampp" && record["target_layer"] as? String == "conv3")
-        #expect(record["colormap"] as? String == "jet" && record["explanation"] as? String == "ok")
+        let summary = try #require(try JSONSerialization.jsonObject(with: ran.stdout) as? [String: Any])
+        let record = try #require(summary["explanation"] as? [String: Any])
+        #expect(record["method"] as? String == "gradcampp" && record["targetLayer"] as? String == "conv3" && record["empty"] as? Bool == false)
+        #expect(summary["colormap"] as? String == "jet" && summary["label"] as? String == "f1" && summary["target"] as? Int == 1)
 
         // Target 0's Grad-CAM map is empty: reported, all zeros, no overlay drawn.
         let emptyOverlay = scratch.appendingPathComponent("empty.png")
@@ -58,7 +59,8 @@ struct ExplainCommandTests {
         #expect(empty.stderr.contains("empty"))
         #expect(try NPYArray.read(from: cam).data.allSatisfy { $0 == 0 })
         #expect(!FileManager.default.fileExists(atPath: emptyOverlay.path))
-        #expect((try JSONSerialization.jsonObject(with: empty.stdout) as? [String: Any])?["explanation"] as? String == "empty")
+        let emptyRecord = (try JSONSerialization.jsonObject(with: empty.stdout) as? [String: Any])?["explanation"] as? [String: Any]
+        #expect(emptyRecord?["empty"] as? Bool == true && emptyRecord?["overlays"] as? [String] == [] && emptyRecord?["peak"] == nil)
 
         // Mistakes are refused with a reason.
         let wrong = try CLI.run(["explain", "--model", package, "--input", CLI.fixture("explain/resnet18_2d.input.npy"), "--target", "1", "--output", cam.path])
@@ -80,10 +82,12 @@ struct ExplainCommandTests {
         let volumes = try #require(document["volumes"] as? [[String: Any]])
         #expect(volumes.count == 1 && volumes[0]["shape"] as? [Int] == [1, 1, 440, 440])
         let finding = try #require((volumes[0]["findings"] as? [[String: Any]])?.first)
-        #expect(finding["label"] as? String == "Pneumonia" && finding["target_layer"] as? String == "conv3")
-        let peak = try #require(finding["peak"] as? [String: Int])
-        #expect((0..<440).contains(peak["column"]!) && (0..<440).contains(peak["row"]!) && peak["slice"] == nil)
-        let files = try #require(finding["files"] as? [String])
+        #expect(finding["label"] as? String == "Pneumonia" && finding["positive"] as? Bool == true)
+        let record = try #require(finding["explanation"] as? [String: Any])
+        #expect(record["targetLayer"] as? String == "conv3" && record["method"] as? String == "gradcam")
+        let peak = try #require(record["peak"] as? [Int])
+        #expect(peak.count == 2 && (0..<440).contains(peak[0]) && (0..<440).contains(peak[1]))
+        let files = try #require(record["overlays"] as? [String])
         #expect(files == ["Pneumonia-overlay.png", "Pneumonia-map.png"])
         for file in files { #expect(try Self.pngSize(scratch.appendingPathComponent(file)) == (440, 440), "\(file) at the scan's own size") }
     }
@@ -102,11 +106,12 @@ struct ExplainCommandTests {
         let findings = try #require(volumes.first?["findings"] as? [[String: Any]])
         #expect(findings.count == 4)
         for finding in findings {
-            let files = finding["files"] as? [String] ?? []
-            if finding["explanation"] as? String == "empty" { #expect(files.isEmpty); continue }
+            let record = try #require(finding["explanation"] as? [String: Any])
+            let files = record["overlays"] as? [String] ?? []
+            if record["empty"] as? Bool == true { #expect(files.isEmpty); continue }
             #expect(files.contains { $0.hasSuffix("-mosaic.png") } && files.contains { $0.hasSuffix("-enface.png") }
                 && files.contains { $0.contains("-slice") })
-            #expect((finding["peak"] as? [String: Int])?["slice"] != nil)
+            #expect((record["peak"] as? [Int])?.count == 3)
             for file in files { #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)") }
         }
     }

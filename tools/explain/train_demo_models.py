@@ -5,10 +5,10 @@ twins of our engine's architectures (tools/engine/make_references.py), then impo
 `medtrain import-torch`. Preprocessing here is what the packages' input specs do in Swift (area or trilinear
 resize as torch F.interpolate, min-max, normalise to [-1, 1]), so served inputs look like training inputs.
 
-  fundus: resnet18 (width 16), 3x224x224, labels N D G C A H M O (multi-label, patient level), ODIR patients
+  fundus: resnet18 (width 8), 3x160x160, labels N D G C A H M O (multi-label, patient level), ODIR patients
           1410 and 1681 held out (their left eyes are fixtures/photo/*.jpg).
-  oct:    small_cnn3d (width 8), 1x8x128x128, labels CNV DME DRUSEN NORMAL: each B-scan repeated over 8 slices
-          (with independent noise), as a depth-1 Spectralis .vol is resized to 8 slices. The JPEGs are display
+  oct:    small_cnn3d (width 8), 1x4x96x96, labels CNV DME DRUSEN NORMAL: each B-scan repeated over 4 slices
+          (with independent noise), as a depth-1 Spectralis .vol is resized to 4 slices. The JPEGs are display
           values, about reflectivity^(1/4), so the spec's 4th root makes a .vol look like them.
 
 Run (needs ../shared/data; a few minutes on 2 cores):
@@ -49,7 +49,7 @@ def fundus_data():
             continue
         image = torch.from_numpy(np.asarray(Image.open(DATA / "odir5k" / "preprocessed_images" / r["filename"]).convert("RGB"),
                                             dtype=np.float32)).permute(2, 0, 1)
-        xs.append(min_max_normalise(F.interpolate(image[None], size=(224, 224), mode="area")[0]))
+        xs.append(min_max_normalise(F.interpolate(image[None], size=(160, 160), mode="area")[0]))
         ys.append([float(r[k]) for k in ODIR_LABELS])
     return torch.stack(xs), torch.tensor(ys)
 
@@ -65,8 +65,8 @@ def oct_data():
 
 
 def oct_volume(bscan, gen):
-    """A B-scan as an 8-slice volume, resized trilinearly to 8x128x128, min-max, [-1, 1], slice noise."""
-    v = F.interpolate(bscan[None, None, None], size=(8, 128, 128), mode="trilinear", align_corners=False)[0]
+    """A B-scan as a 4-slice volume, resized trilinearly to 4x96x96, min-max, [-1, 1], slice noise."""
+    v = F.interpolate(bscan[None, None, None], size=(4, 96, 96), mode="trilinear", align_corners=False)[0]
     v = min_max_normalise(v)
     return v + 0.05 * torch.randn(v.shape, generator=gen)
 
@@ -82,8 +82,7 @@ def train(model, batches, epochs, lr):
             loss.backward()
             opt.step()
             total += loss.item()
-        if epoch % 10 == 0 or epoch == epochs - 1:
-            print(f"  epoch {epoch}: loss {total:.4f}")
+        print(f"  epoch {epoch}: loss {total:.4f}", flush=True)
     model.eval()
     return model
 
@@ -108,7 +107,7 @@ def main():
             b = torch.where(flip[:, None, None, None], b.flip(-1), b)
             yield b, y[idx]
 
-    fundus = train(ResNet([2, 2, 2, 2], False, 3, len(ODIR_LABELS), "imagenet", 2, 16), fundus_batches, 40, 2e-3)
+    fundus = train(ResNet([2, 2, 2, 2], False, 3, len(ODIR_LABELS), "imagenet", 2, 8), fundus_batches, 20, 3e-3)
     save_file({k: v.contiguous() for k, v in fundus.state_dict().items()}, str(out / "fundus.safetensors"))
 
     print("oct: Kermany OCT2017 B-scans as 8-slice volumes")
@@ -126,16 +125,16 @@ def main():
                 vols.append(oct_volume(b, gen))
             yield torch.stack(vols), oy[idx]
 
-    oct_model = train(SmallCNN(1, len(OCT_LABELS), 8, dims=3), oct_batches, 60, 3e-3)
+    oct_model = train(SmallCNN(1, len(OCT_LABELS), 8, dims=3), oct_batches, 40, 3e-3)
     save_file({k: v.contiguous() for k, v in oct_model.state_dict().items()}, str(out / "oct3d.safetensors"))
 
     if medtrain:
         normalise = '{"op":"min_max"},{"op":"scale","factor":2,"offset":-1}'
-        subprocess.run([medtrain, "import-torch", "--arch", "resnet18", "--width", "16", "--weights", str(out / "fundus.safetensors"),
-                        "--labels", ",".join(ODIR_LABELS), "--size", "224x224", "--channels", "3", "--interpolation", "area",
+        subprocess.run([medtrain, "import-torch", "--arch", "resnet18", "--width", "8", "--weights", str(out / "fundus.safetensors"),
+                        "--labels", ",".join(ODIR_LABELS), "--size", "160x160", "--channels", "3", "--interpolation", "area",
                         "--intensity", f"[{normalise}]", "--name", "odir-demo", "--out", str(out / "odir-demo")], check=True)
         subprocess.run([medtrain, "import-torch", "--arch", "small_cnn3d", "--width", "8", "--weights", str(out / "oct3d.safetensors"),
-                        "--labels", ",".join(OCT_LABELS), "--size", "8x128x128", "--channels", "1", "--interpolation", "trilinear",
+                        "--labels", ",".join(OCT_LABELS), "--size", "4x96x96", "--channels", "1", "--interpolation", "trilinear",
                         "--intensity", f'[{{"op":"power","exponent":0.25}},{normalise}]', "--name", "oct-demo",
                         "--out", str(out / "oct-demo")], check=True)
         print(f"packages: {out / 'odir-demo'}, {out / 'oct-demo'}")
