@@ -1,6 +1,7 @@
 import Foundation
 import MedEngine
 import NumPyFormat
+@testable import MedExplain
 
 /// fixtures/explain (tools/explain/make_parity_fixtures.py), found relative to this source file.
 enum ExplainFixtures {
@@ -68,29 +69,14 @@ struct MapComparison: CustomStringConvertible {
         for (a, b) in zip(ours, reference) { worst = max(worst, abs(a - b)); total += Double(abs(a - b)) }
         maxAbs = worst
         meanAbs = Float(total / Double(ours.count))
-        pearson = Self.pearson(ours, reference)
+        pearson = MapSimilarity.pearson(ours.map(Double.init), reference.map(Double.init)) ?? (ours == reference ? 1 : 0)
         let mine = Self.argmax(ours), theirs = Self.argmax(reference)
-        func coordinates(_ index: Int) -> [Int] {
-            var rest = index, result = [Int](repeating: 0, count: shape.count)
-            for axis in shape.indices.reversed() { result[axis] = rest % shape[axis]; rest /= shape[axis] }
-            return result
-        }
-        let near = zip(zip(coordinates(mine), coordinates(theirs)), cell).allSatisfy { Double(abs($0.0 - $0.1)) <= $1 }
+        let grid = ActivationMap(raw: reference, shape: shape)
+        let near = zip(zip(grid.coordinates(of: mine), grid.coordinates(of: theirs)), cell).allSatisfy { Double(abs($0.0 - $0.1)) <= $1 }
         sameArgmax = mine == theirs || (reference[mine] >= reference[theirs] - 1e-5 && near)
     }
 
-    static func argmax(_ v: [Float]) -> Int { v.indices.reduce(0) { v[$1] > v[$0] ? $1 : $0 } }
-
-    static func pearson(_ a: [Float], _ b: [Float]) -> Double {
-        let n = Double(a.count)
-        let ma = a.reduce(0.0) { $0 + Double($1) } / n, mb = b.reduce(0.0) { $0 + Double($1) } / n
-        var sab = 0.0, saa = 0.0, sbb = 0.0
-        for (x, y) in zip(a, b) {
-            let dx = Double(x) - ma, dy = Double(y) - mb
-            sab += dx * dy; saa += dx * dx; sbb += dy * dy
-        }
-        return saa > 0 && sbb > 0 ? sab / (saa * sbb).squareRoot() : (saa == sbb ? 1 : 0)
-    }
+    static func argmax(_ v: [Float]) -> Int { ActivationMap(raw: v, shape: [v.count]).peakIndex }
 
     var passesGate: Bool { maxAbs <= 1e-3 && meanAbs <= 1e-4 && pearson >= 0.9999 && sameArgmax }
 
