@@ -48,8 +48,8 @@ let package = Package(
             dependencies: ["COpenBLAS", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Where a model looked: the Grad-CAM family over the engine's named activations.
-        .target(name: "MedExplain", dependencies: ["MedEngine"]),
-        .target(name: "MedLensCore", dependencies: ["MedImaging", "MedEngine", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MedExplain", dependencies: ["MedEngine", "MedImaging"]),
+        .target(name: "MedLensCore", dependencies: ["MedImaging", "MedEngine", "MedExplain", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "medlens",
             dependencies: ["MedImaging", "MedEngine", "MedExplain", "MedLensCore", "MedLensDaemon", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -57,7 +57,7 @@ let package = Package(
         // The spool: inotify intake, job journal (SQLite), outputs, quarantine, systemd integration.
         .target(
             name: "MedLensDaemon",
-            dependencies: ["MedImaging", "MedEngine", "MedLensCore", .product(name: "TOMLKit", package: "TOMLKit"),
+            dependencies: ["MedImaging", "MedEngine", "MedExplain", "MedLensCore", .product(name: "TOMLKit", package: "TOMLKit"),
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .executableTarget(
@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "MedImaging", "NumPyFormat"]),
-        .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine"]),
+        .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine", "MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedTrainKitTests", dependencies: ["MedTrainKit", "MedImaging", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],

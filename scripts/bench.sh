@@ -62,8 +62,11 @@ engine_case densenet121 1x3x224x224
 engine_case r3d_18 1x3x16x112x112
 engine_case resnet18 16x3x224x224 train
 
-echo "== Explanations: Grad-CAM for 3 findings (one forward pass with the graph, one backward per finding) over one inference"
-$BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3
+echo "== Explanations: 3 positive findings explained as the daemon does (Grad-CAM: forward pass with the graph, one backward"
+echo "   per finding, post-processing, overlay and map PNGs at the scan's own size) over one inference, interleaved"
+for scan in "" fixtures/dicom/fo-dicom/CR-MONO1-10-chest fixtures/dicom/pydicom-data/RG1_J2KI.dcm; do
+    $BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3 ${scan:+--scan "$scan"}
+done
 
 echo "== Daemon: close-write -> findings.json through the real spool (medlensd, seeded full-size ResNet-18 224x224 and 3D ResNet-18 64^3)"
 # Latency includes what the configuration makes the daemon wait (settle; the quiet period of a series without an

@@ -39,6 +39,13 @@ public final class LoadedModel: @unchecked Sendable {
         ModelReference(name: name, version: version, sha256: sha256, backend: backend)
     }
 
+    /// Runs `body` with the network alone (an explanation's forward and backward passes).
+    public func withModel<T, E: Error>(_ body: (any Model) throws(E) -> T) throws(E) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(model)
+    }
+
     /// Logits for a batch of preprocessed samples (each `manifest.input.elementCount` values), one row each.
     public func logits(_ samples: [[Float]]) -> [[Float]] {
         guard !samples.isEmpty else { return [] }

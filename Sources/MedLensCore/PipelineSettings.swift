@@ -1,3 +1,5 @@
+import MedExplain
+
 /// How the pipeline turns a scan into findings; the daemon's `[pipeline]` configuration and `medlens classify`'s
 /// options both fill it.
 public struct PipelineSettings: Sendable, Equatable {
@@ -7,11 +9,13 @@ public struct PipelineSettings: Sendable, Equatable {
     public var aggregation: SliceAggregation
     /// Which findings get an explanation.
     public var explain: ExplainPolicy
+    public var explainMethod: ExplanationMethod
     public var patientKey: PatientKey
 
     public init(slices2D: Int = 5, aggregation: SliceAggregation = .mean, explain: ExplainPolicy = .positive,
-                patientKey: PatientKey = .omitted) {
-        self.slices2D = slices2D; self.aggregation = aggregation; self.explain = explain; self.patientKey = patientKey
+                explainMethod: ExplanationMethod = .gradCAM, patientKey: PatientKey = .omitted) {
+        self.slices2D = slices2D; self.aggregation = aggregation; self.explain = explain; self.explainMethod = explainMethod
+        self.patientKey = patientKey
     }
 }
 

@@ -1,5 +1,7 @@
 import Dispatch
 import Foundation
+import MedEngine
+import MedExplain
 import MedImaging
 
 /// What the stages before analysis know about a scan: the job, how many files it came from, whether the series
@@ -61,6 +63,8 @@ public struct ScanAnalyzer: Sendable {
         var timings = context.timings
         var references: [ModelReference] = []
         var findings: [Finding] = []
+        var overlays: [(name: String, contents: Data)] = []
+        var warnings: [String] = []
         for model in loaded {
             let started = Self.now()
             let prepared: PreparedInput
@@ -77,7 +81,15 @@ public struct ScanAnalyzer: Sendable {
             var reference = model.reference
             reference.sampling = prepared.sampling
             references.append(reference)
-            findings += Self.findings(model: model, logits: logits, sampling: prepared.sampling)
+            var modelFindings = Self.findings(model: model, logits: logits, sampling: prepared.sampling)
+            let explainStarted = Self.now()
+            do {
+                overlays += try explain(&modelFindings, model: model, volume: volume, prepared: prepared)
+            } catch {
+                warnings.append("\(model.name): no explanation: \(error.description)")
+            }
+            if settings.explain != .none { timings["explain", default: 0] += Self.milliseconds(since: explainStarted) }
+            findings += modelFindings
         }
         let metadata = volume.metadata
         let document = FindingsDocument(
@@ -88,9 +100,48 @@ public struct ScanAnalyzer: Sendable {
             input: InputDescription(kind: metadata.kind, files: context.files, shape: volume.shape.array, spacing: volume.geometry.spacing,
                                     completeness: context.completeness, evidence: context.evidence),
             models: references, findings: findings, timings: timings,
-            warnings: context.warnings + metadata.warnings, createdAt: Date(), replaces: context.replaces,
+            warnings: context.warnings + metadata.warnings + warnings, createdAt: Date(), replaces: context.replaces,
             route: rule, skipped: skipped)
-        return .findings(document, overlays: [])
+        return .findings(document, overlays: overlays)
+    }
+
+    /// Grad-CAM (or the configured method) for the findings the policy selects, on the sample the model saw: the
+    /// whole scan, or for a 2D model on a volume the slice where that label's probability peaked. Overlays are
+    /// named `<model>-<label>-<kind>.png`; an empty map is reported (`empty`, no overlays), never drawn.
+    private func explain(_ findings: inout [Finding], model: LoadedModel, volume: Volume,
+                         prepared: PreparedInput) throws(ExplainError) -> [(name: String, contents: Data)] {
+        let targets = findings.indices.filter { settings.explain == .all || (settings.explain == .positive && findings[$0].positive) }
+        guard !targets.isEmpty else { return [] }
+        let spec = model.manifest.input
+        // Targets grouped by the sample they are explained on.
+        var bySample: [Int: [Int]] = [:]
+        for target in targets {
+            let sample = prepared.sampling.flatMap { sampling in findings[target].slice.flatMap { sampling.slices.firstIndex(of: $0) } } ?? 0
+            bySample[sample, default: []].append(target)
+        }
+        var files: [(name: String, contents: Data)] = []
+        for (sample, group) in bySample.sorted(by: { $0.key < $1.key }) {
+            let slice = prepared.sampling?.slices[sample]
+            let original = slice.map { volume.slice($0) } ?? volume
+            let input = Tensor(shape: [1] + spec.tensorShape, data: prepared.samples[sample])
+            let explained = try model.withModel { network throws(ExplainError) in
+                try Explainer.explain(model: network, architecture: model.manifest.architecture.name, input: input, original: original,
+                                      targets: group, labels: model.manifest.labels, settings: ExplainSettings(method: settings.explainMethod))
+            }
+            for explanation in explained {
+                let suffix = slice.map { "-slice\($0)" } ?? ""
+                let names = explanation.images.map { image in
+                    "\(model.name)-" + (image.fileName as NSString).deletingPathExtension + suffix + ".png"
+                }
+                files += zip(names, explanation.images.map(\.data)).map { ($0, $1) }
+                let record = explanation.record
+                findings[explanation.target].explanation = Explanation(
+                    method: record.method.rawValue, targetLayer: record.targetLayer, mapMin: Double(record.mapMin),
+                    mapMax: Double(record.mapMax), mapMean: Double(record.mapMean), empty: record.empty,
+                    peak: record.peak.map { $0 + (slice.map { [$0] } ?? []) }, overlays: names)
+            }
+        }
+        return files
     }
 
     /// Samples for one model: the volume as it is, or the central slices of a volume for a 2D model.

@@ -43,11 +43,7 @@ struct Classify: ParsableCommand {
             ? loadConfig() : nil
         var settings = daemonConfig?.pipeline ?? PipelineSettings()
         settings.patientKey = .omitted
-        if explain {
-            settings.explain = .all
-            // The pipeline leaves `explanation` empty until MedExplain's Explainer is wired into it.
-            FileHandle.standardError.write(Data("medlens: --explain: this build writes findings without explanations\n".utf8))
-        }
+        if explain { settings.explain = .all }
         let storePath = models ?? daemonConfig?.modelStore ?? "/var/lib/medlens/models"
         let store = ModelStore(root: URL(fileURLWithPath: storePath))
         let backend = Engine.backend.name

@@ -12,7 +12,7 @@ struct ClassifyCommandTests {
         let out = daemon.root.appendingPathComponent("out")
         let result = try CLI.run(["classify", CLI.fixture("dicom/fo-dicom/CR-MONO1-10-chest"), CLI.fixture("photo/1410_left.jpg"),
                                   CLI.fixture("dicom/dcm_qa_decubitus/HFS_3_t1_fl2d_sag"),
-                                  "--config", daemon.configFile.path, "--out", out.path])
+                                  "--config", daemon.configFile.path, "--out", out.path, "--explain"])
         #expect(result.status == 0, "\(result.stderr)")
         let documents = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])
         #expect(documents.map { ($0["models"] as? [[String: Any]])?.first?["name"] as? String } == ["chest-test", "fundus-test", "volume-test"])
@@ -27,6 +27,14 @@ struct ClassifyCommandTests {
         #expect(written.count == 3)
         let series = try #require(documents[2]["study"] as? [String: Any])
         #expect(written.contains("\(series["studyInstanceUID"] as? String ?? "?")/\(series["seriesInstanceUID"] as? String ?? "?")/findings.json"))
+        // --explain: every finding explained; the overlays it names are written beside its findings.json.
+        let overlays = Set(daemon.files(under: out).filter { $0.hasSuffix(".png") }.map { ($0 as NSString).lastPathComponent })
+        for document in documents {
+            for finding in document["findings"] as? [[String: Any]] ?? [] {
+                let explanation = try #require(finding["explanation"] as? [String: Any])
+                #expect((explanation["overlays"] as? [String] ?? []).allSatisfy(overlays.contains))
+            }
+        }
     }
 
     /// --model takes a package folder: every scan goes to it; a 3D model on a 2D image is reported as skipped.

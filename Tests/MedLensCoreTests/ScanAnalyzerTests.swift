@@ -78,4 +78,33 @@ struct ScanAnalyzerTests {
         #expect(document.findings.isEmpty && document.models.isEmpty)
         #expect(document.skipped.map(\.reason).sorted() == ["model_unavailable", "needs_volume"])
     }
+
+    /// Explanations as the policy says: all findings, the positive ones, or none; overlays named after the model
+    /// and label, PNG data returned beside the document; an empty map reported, not drawn.
+    @Test(arguments: [ExplainPolicy.all, .positive, .none])
+    func explanationsFollowThePolicy(_ policy: ExplainPolicy) throws {
+        let chest = try Self.model(TestModels.chest, seed: 12)
+        let image = try Self.volume("dicom/fo-dicom/CR-MONO1-10-chest")
+        let analyzer = ScanAnalyzer(settings: PipelineSettings(explain: policy), inference: DirectInference())
+        guard case let .findings(document, overlays) = analyzer.analyse(image, decision: .run(models: ["chest-test"], rule: "chest"),
+                                                                        models: { _ in chest }, context: Self.context) else {
+            Issue.record("no findings"); return
+        }
+        for finding in document.findings {
+            let wanted = policy == .all || (policy == .positive && finding.positive)
+            #expect((finding.explanation != nil) == wanted, "\(finding)")
+            guard let explanation = finding.explanation else { continue }
+            #expect(explanation.method == "gradcam" && explanation.targetLayer == "conv3")
+            if explanation.empty {
+                #expect(explanation.overlays.isEmpty && explanation.peak == nil)
+            } else {
+                #expect(explanation.overlays.allSatisfy { $0.hasPrefix("chest-test-\(finding.label)") && $0.hasSuffix(".png") })
+                #expect(explanation.peak.map { $0.count == 2 && $0[0] < image.shape.cols && $0[1] < image.shape.rows } == true)
+            }
+        }
+        let named = Set(document.findings.flatMap { $0.explanation?.overlays ?? [] })
+        #expect(Set(overlays.map(\.name)) == named)
+        #expect(overlays.allSatisfy { $0.contents.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]) })
+        #expect((document.timings["explain"] != nil) == (policy != .none))
+    }
 }

@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func eachFixtureKindYieldsSchemaValidFindingsOrAQuarantineRecord() throws {
-        let daemon = try DaemonHarness()
+        let daemon = try DaemonHarness(sections: "[pipeline]\nexplain = \"all\"")
         try daemon.start()
         try daemon.drop(fixture: "dicom/fo-dicom/CR-MONO1-10-chest", as: "chest.dcm")
         try daemon.drop(fixture: "dicom/pydicom-data/emri_small.dcm", as: "multiframe.dcm")
@@ -89,6 +89,31 @@ import Testing
         }
         #expect(daemon.files(under: daemon.outbox, hidden: true).filter { $0.hasPrefix(".tmp/") }.isEmpty)
         #expect(daemon.files(under: daemon.work, hidden: true).isEmpty)
+
+        // explain = "all": every finding is explained; overlays lie beside findings.json and are PNGs.
+        try expectOverlaysPresent(daemon)
+        for d in documents {
+            for finding in d["findings"] as? [[String: Any]] ?? [] {
+                let explanation = try #require(finding["explanation"] as? [String: Any], "\(finding)")
+                #expect(explanation["method"] as? String == "gradcam" && explanation["targetLayer"] as? String == "conv3")
+            }
+        }
+        let overlays = daemon.files(under: daemon.outbox).filter { $0.hasSuffix(".png") }
+        #expect(!overlays.isEmpty)
+        for path in overlays {
+            let head = try FileHandle(forReadingFrom: daemon.outbox.appendingPathComponent(path)).read(upToCount: 4)
+            #expect(head == Data([0x89, 0x50, 0x4E, 0x47]), "\(path)")
+        }
+        // The 2D model on B-scans was explained on the slice where each label peaked: the peak names that slice.
+        for finding in oct["findings"] as? [[String: Any]] ?? [] {
+            let explanation = try #require(finding["explanation"] as? [String: Any])
+            if let peak = explanation["peak"] as? [Int] { #expect(peak.count == 3 && peak[2] == finding["slice"] as? Int) }
+            #expect((explanation["overlays"] as? [String])?.allSatisfy { $0.hasPrefix("oct-test-") && $0.contains("-slice") } == true)
+        }
+        // The 3D model's maps are volumes: peaks carry a slice.
+        for finding in series["findings"] as? [[String: Any]] ?? [] {
+            if let peak = (finding["explanation"] as? [String: Any])?["peak"] as? [Int] { #expect(peak.count == 3) }
+        }
     }
 
     /// A slice held back arrives after the series was published: the series runs again with it, and the new

@@ -1,5 +1,6 @@
 import Foundation
 import MedEngine
+import MedExplain
 import MedImaging
 import MedLensCore
 import TOMLKit
@@ -57,7 +58,7 @@ private final class TableReader {
         let engine = table("engine", in: root, path: "")
         allowOnly(["backend", "threads"], in: engine, path: "engine")
         let pipeline = table("pipeline", in: root, path: "")
-        allowOnly(["slices_2d", "aggregate_2d", "explain"], in: pipeline, path: "pipeline")
+        allowOnly(["slices_2d", "aggregate_2d", "explain", "explain_method"], in: pipeline, path: "pipeline")
         let output = table("output", in: root, path: "")
         allowOnly(["patient"], in: output, path: "output")
         let series = table("series", in: root, path: "")
@@ -94,6 +95,7 @@ private final class TableReader {
         settings.slices2D = integer("slices_2d", in: pipeline, at: "pipeline", default: 5, range: 1...4096)
         settings.aggregation = choice("aggregate_2d", in: pipeline, at: "pipeline", default: .mean)
         settings.explain = choice("explain", in: pipeline, at: "pipeline", default: .positive)
+        settings.explainMethod = choice("explain_method", in: pipeline, at: "pipeline", default: .gradCAM)
         let patient: PatientReferenceMode = choice("patient", in: output, at: "output", default: .hash)
         let quiet = number("quiet_seconds", in: series, at: "series", default: 10, range: 0...86400)
         let late = number("late_seconds", in: series, at: "series", default: 3600, range: 0...(86400 * 365))
