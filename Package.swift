@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "MedLensDaemonTests", dependencies: ["MedLensDaemon"]),
         .executableTarget(
             name: "medtrain",
-            dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MedEngine", "MedImaging", "MedTrainKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The trainer: label tables, data sets, splits, preprocessing, batches, training, metrics.
         .target(
