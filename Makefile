@@ -35,7 +35,9 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/medlens $(DESTDIR)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/medlens/models
 	install -m 755 $(BIN)/medlensd $(BIN)/medlens $(BIN)/medtrain $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 etc/medlens/medlens.toml $(DESTDIR)/etc/medlens/medlens.toml
-	install -m 644 systemd/*.service $(DESTDIR)/lib/systemd/system/
+	install -m 644 systemd/*.service systemd/*.timer $(DESTDIR)/lib/systemd/system/
+	# The retraining example: copy it to /etc/medlens/medtrain.json and adapt it to enable medtrain.timer.
+	install -m 644 etc/medlens/medtrain.json $(DESTDIR)$(PREFIX)/share/medlens/medtrain.example.json
 	# models/ holds the default model packages once medtrain has produced them.
 	if [ -d models ]; then cp -r models/. $(DESTDIR)$(PREFIX)/share/medlens/models/; fi
 
