@@ -16,7 +16,8 @@ struct DataOptions: ParsableArguments {
     @Option(help: "One column of label names joined by --separator (NIH's 'Finding Labels').") var labelColumn: String?
     @Option(help: "Separator of --label-column.") var separator = "|"
     @Option(help: "The --label-column value meaning no label is positive.") var noFinding: String?
-    @Option(help: "Label names, comma-separated: the order of --label-column's labels, or names for a .npz's classes.") var classNames: String?
+    @Option(help: "Label names, comma-separated: the order of --label-column's labels, or names for a .npz's classes (evaluate, publish: the package's labels).")
+    var classNames: String?
     @Option(help: "Uncertain labels: mask (left out), zeros or ones.") var uncertain: String?
     @Option(help: "Table rows whose image is missing: fail or skip.") var missing = "fail"
     @Option(help: "Class folders: the patient id is field INDEX of the file name split at SEP, as SEP:INDEX (Kermany: -:1).")
@@ -27,8 +28,9 @@ struct DataOptions: ParsableArguments {
     var given: Bool { data != nil }
 
     /// The spec the flags describe, over `base` (a config's data) for the split settings; paths are made absolute.
-    func spec(over base: DataSpec?) throws -> DataSpec? {
-        guard var spec = try source().map({ DataSpec(source: $0.source, validation: $0.validation, test: $0.test, split: base?.split ?? SplitSettings()) }) ?? base
+    /// `labels` names a `.npz`'s outputs when `--class-names` does not (a package's own labels).
+    func spec(over base: DataSpec?, labels: [String]? = nil) throws -> DataSpec? {
+        guard var spec = try source(labels: labels).map({ DataSpec(source: $0.source, validation: $0.validation, test: $0.test, split: base?.split ?? SplitSettings()) }) ?? base
         else { return nil }
         if let splitFractions {
             let values = splitFractions.split(separator: ",").compactMap { Double($0) }
@@ -41,7 +43,7 @@ struct DataOptions: ParsableArguments {
         return spec
     }
 
-    private func source() throws -> DataSpec? {
+    private func source(labels: [String]?) throws -> DataSpec? {
         guard let data else { return nil }
         let url = URL(fileURLWithPath: data).standardizedFileURL
         var isDirectory: ObjCBool = false
@@ -58,7 +60,8 @@ struct DataOptions: ParsableArguments {
         }
         switch url.pathExtension.lowercased() {
         case "npz":
-            return DataSpec(source: .medMNIST(npz: url.path, split: "train", labelNames: names, classCount: names?.count))
+            let outputs = names ?? labels
+            return DataSpec(source: .medMNIST(npz: url.path, split: "train", labelNames: outputs, classCount: outputs?.count))
         case "json":
             let bytes: Data
             do { bytes = try Data(contentsOf: url) } catch { throw ValidationError("cannot read \(data): \(error.localizedDescription)") }
@@ -124,4 +127,15 @@ struct CacheOptions: ParsableArguments {
 /// Writes a line to standard error.
 func note(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Runs a command's work; a training or data error becomes its message on standard error and exit status 1.
+func reportingFailures<T>(_ command: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as TrainingError {
+        note("medtrain \(command): \(error)")
+        throw ExitCode.failure
+    } catch let error as DatasetError {
+        note("medtrain \(command): \(error)")
+        throw ExitCode.failure
+    }
 }

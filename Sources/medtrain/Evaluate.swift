@@ -26,10 +26,10 @@ struct Evaluate: ParsableCommand {
             note("medtrain evaluate: \(model) does not verify: \(error)")
             throw ExitCode.failure
         }
-        guard let spec = try dataOptions.spec(over: DataSpec(provenanceOf: package.manifest)) else {
+        guard let spec = try dataOptions.spec(over: DataSpec(provenanceOf: package.manifest), labels: package.manifest.labels) else {
             throw ValidationError("\(model) records no training data; give it with --data")
         }
-        do {
+        try reportingFailures("evaluate") {
             let parts = try spec.load(relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
             guard let dataset = parts[part], !dataset.samples.isEmpty else { throw TrainingError.data("the data has no \(part.rawValue) part") }
             let (scores, evaluation) = try package.evaluate(on: dataset, cacheRoot: cacheOptions.root, bootstrapResamples: bootstrap, seed: seed)
@@ -52,12 +52,6 @@ struct Evaluate: ParsableCommand {
             for l in evaluation.labels {
                 print("  \(l.name): AUROC \(Train.format(l.auroc)), AP \(Train.format(l.averagePrecision)), sensitivity \(Train.format(l.sensitivity)), specificity \(Train.format(l.specificity))")
             }
-        } catch let error as TrainingError {
-            note("medtrain evaluate: \(error)")
-            throw ExitCode.failure
-        } catch let error as DatasetError {
-            note("medtrain evaluate: \(error)")
-            throw ExitCode.failure
         }
     }
 }

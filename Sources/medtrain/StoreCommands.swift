@@ -27,9 +27,11 @@ struct Publish: ParsableCommand {
         guard let part = DataPart(argument: split) else { throw ValidationError("--split is train, val or test") }
         let publisher = Publisher(store: ModelStore(root: URL(fileURLWithPath: store)), metric: chosen, tolerance: tolerance, force: force,
                                   cacheRoot: cacheOptions.root)
-        do {
+        try reportingFailures("publish") {
             var validation: LabelledDataset?
-            if let spec = try dataOptions.spec(over: nil) {
+            // The candidate's labels name a .npz's outputs (its manifest only; publishing verifies the package).
+            let labels = (try? JSONDecoder().decode(ModelManifest.self, from: Data(contentsOf: URL(fileURLWithPath: package).appendingPathComponent("model.json"))))?.labels
+            if let spec = try dataOptions.spec(over: nil, labels: labels) {
                 guard let chosenPart = try spec.load(relativeTo: URL(fileURLWithPath: "/"))[part] else {
                     throw TrainingError.data("--data has no \(part.rawValue) part")
                 }
@@ -39,12 +41,6 @@ struct Publish: ParsableCommand {
             print(String(decoding: try JSONEncoder.report.encode(decision), as: UTF8.self))
             note(decision.message)
             if decision.outcome == .refused { throw ExitCode(3) }
-        } catch let error as TrainingError {
-            note("medtrain publish: \(error)")
-            throw ExitCode.failure
-        } catch let error as DatasetError {
-            note("medtrain publish: \(error)")
-            throw ExitCode.failure
         }
     }
 }

@@ -52,15 +52,10 @@ struct Train: ParsableCommand {
         }
         pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         let progress = ProgressPrinter()
-        let outcome: TrainingRun.Outcome
-        do {
-            outcome = try run.run(shouldStop: { stopSignal != 0 }, onEvent: progress.show, onNote: { progress.clear(); note($0) })
-        } catch let error as TrainingError {
-            progress.clear()
-            note("medtrain train: \(error)")
-            throw ExitCode.failure
+        let outcome = try reportingFailures("train") {
+            defer { progress.clear() }
+            return try run.run(shouldStop: { stopSignal != 0 }, onEvent: progress.show, onNote: { progress.clear(); note($0) })
         }
-        progress.clear()
         switch outcome {
         case let .interrupted(epoch, batch):
             note("interrupted at epoch \(epoch), batch \(batch); checkpoint \(run.checkpointURL.path)")

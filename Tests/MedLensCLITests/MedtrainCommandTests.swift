@@ -118,7 +118,7 @@ import Testing
         #expect(try Self.train(Self.writeConfig(in: folder, epochs: 3), out: run).status == 0)
         let report = folder.appendingPathComponent("eval/val.json")
         let evaluated = try CLI.run(["evaluate", "--model", run.appendingPathComponent("model").path,
-                                     "--data", CLI.fixture("train/medmnist/pneumoniamnist_balanced.npz"), "--class-names", "pneumonia",
+                                     "--data", CLI.fixture("train/medmnist/pneumoniamnist_balanced.npz"),
                                      "--split", "val", "--report", report.path, "--bootstrap", "100", "--seed", "5", "--no-cache"], tool: "medtrain")
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
@@ -152,7 +152,7 @@ import Testing
         for (version, epochs) in [("1", 1), ("2", 8)] {
             #expect(try Self.train(Self.writeConfig(in: folder, epochs: epochs, version: version), out: folder.appendingPathComponent("v\(version)")).status == 0)
         }
-        let data = ["--data", CLI.fixture("train/medmnist/pneumoniamnist_balanced.npz"), "--class-names", "pneumonia", "--no-cache"]
+        let data = ["--data", CLI.fixture("train/medmnist/pneumoniamnist_balanced.npz"), "--no-cache"]
         func publish(_ package: String, _ extra: [String] = []) throws -> (status: Int32, decision: [String: Any], stderr: String) {
             let r = try CLI.run(["publish", package, "--store", store] + data + extra, tool: "medtrain")
             return (r.status, (try? JSONSerialization.jsonObject(with: r.stdout) as? [String: Any]) ?? [:], r.stderr)
