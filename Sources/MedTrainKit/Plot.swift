@@ -89,6 +89,7 @@ struct Chart {
     var yRange: ClosedRange<Double>
     var series: [Series]
     var diagonal = false
+    /// Where the legend goes when two corners hide as little (bottom right first, else top right first).
     var legendAtBottom = true
     /// Whole-number x ticks (epochs).
     var integerX = false
@@ -135,14 +136,35 @@ struct Chart {
                 canvas.dot(px(m.x), py(m.y), radius: 2.5, (255, 255, 255))
             }
         }
-        // Legend: one row per series inside the panel, in the corner where curves of this kind rarely are.
+        drawLegend(into: &canvas, left: left, right: right, top: top, bottom: bottom, px: px, py: py)
+    }
+
+    /// One row per series, inside the panel, in the corner its curves cross least.
+    private func drawLegend(into canvas: inout Canvas, left: Int, right: Int, top: Int, bottom: Int,
+                            px: (Double) -> Double, py: (Double) -> Double) {
+        let rowHeight = PlotFont.height + 2
+        let width = (series.map(\.name.count).max() ?? 0) * PlotFont.width + 30, height = series.count * rowHeight
+        // Points along every curve, a few pixels apart, to count what a legend box would hide.
+        var samples: [(Double, Double)] = []
+        for s in series {
+            for (a, b) in zip(s.points, s.points.dropFirst()) {
+                let (x0, y0, x1, y1) = (px(a.x), py(a.y), px(b.x), py(s.steps ? a.y : b.y))
+                let n = max(1, Int(max(abs(x1 - x0), abs(y1 - y0)) / 3))
+                for k in 0...n { samples.append((x0 + (x1 - x0) * Double(k) / Double(n), y0 + (y1 - y0) * Double(k) / Double(n))) }
+                if s.steps { samples.append((x1, py(b.y))) }
+            }
+        }
+        let corners = [(right - 8 - width, bottom - 8 - height), (right - 8 - width, top + 6), (left + 8, bottom - 8 - height), (left + 8, top + 6)]
+        let ordered = legendAtBottom ? corners : [corners[1], corners[0], corners[3], corners[2]]
+        func hidden(_ corner: (Int, Int)) -> Int {
+            samples.filter { Double(corner.0) <= $0.0 && $0.0 <= Double(corner.0 + width) && Double(corner.1) <= $0.1 && $0.1 <= Double(corner.1 + height) }.count
+        }
+        let (x, y) = ordered.min { hidden($0) < hidden($1) }!
+        canvas.fill(x: x - 4, y: y - 1, width: width + 4, height: height + 2, (255, 255, 255))
         for (i, s) in series.enumerated() {
-            let rowY = legendAtBottom ? bottom - 8 - (series.count - i) * (PlotFont.height + 2) : top + 6 + i * (PlotFont.height + 2)
-            let textWidth = s.name.count * PlotFont.width
-            let startX = right - 8 - textWidth - 22
-            canvas.fill(x: startX - 4, y: rowY - 1, width: textWidth + 30, height: PlotFont.height + 2, (255, 255, 255))
-            canvas.line(Double(startX), Double(rowY + PlotFont.height / 2), Double(startX + 16), Double(rowY + PlotFont.height / 2), s.color, thickness: 3)
-            canvas.text(s.name, x: startX + 22, y: rowY)
+            let rowY = y + i * rowHeight
+            canvas.line(Double(x), Double(rowY + PlotFont.height / 2), Double(x + 16), Double(rowY + PlotFont.height / 2), s.color, thickness: 3)
+            canvas.text(s.name, x: x + 22, y: rowY)
         }
     }
 

@@ -61,8 +61,9 @@ public enum ReportPlots {
             .draw(into: &canvas, x: 0, y: 0, width: 450, height: 430)
         let maps = history.compactMap { r in r.validationMAP.map { (x: Double(r.epoch), y: $0) } }
         let aurocs = history.compactMap { r in r.validationMeanAUROC.map { (x: Double(r.epoch), y: $0) } }
-        let low = min(0.5, (maps + aurocs).map(\.y).min() ?? 0.5)
-        Chart(title: "validation", xLabel: "epoch", yLabel: "score", xRange: xRange, yRange: (low - 0.02)...1,
+        // From a round value below the lowest score, so that curves near 1 stay apart.
+        let low = max(0, (((maps + aurocs).map(\.y).min() ?? 0.5) * 20 - 0.5).rounded(.down) / 20)
+        Chart(title: "validation", xLabel: "epoch", yLabel: "score", xRange: xRange, yRange: low...1,
               series: [.init(name: "mAP", points: maps, color: Chart.palette[2],
                              marker: best.flatMap { b in b.validationMAP.map { (Double(b.epoch), $0) } }),
                        .init(name: "mean AUROC", points: aurocs, color: Chart.palette[3])], integerX: true)

@@ -86,10 +86,13 @@ public final class Trainer {
             optimizer.learningRate = learningRate(epoch: epoch)
             let plan = loader.plan(epoch: epoch)
             let stream = loader.epoch(epoch, from: state.batch)
+            // Wall time, waits for batches included: images/s is what the run achieves, loading and all.
+            var tick = Date()
             while let batch = try stream.next() {
-                let start = Date()
                 let loss = step(batch, epoch: epoch, index: state.batch)
-                state.seconds += Date().timeIntervalSince(start)
+                let now = Date()
+                state.seconds += now.timeIntervalSince(tick)
+                tick = now
                 state.lossSum += loss
                 state.lossBatches += 1
                 state.images += batch.count

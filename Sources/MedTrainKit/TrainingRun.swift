@@ -141,7 +141,9 @@ public struct TrainingRun {
         let state = trainer.state
         var metrics = Self.metrics(validationEvaluation, part: "validation")
         if let testEvaluation { metrics.merge(Self.metrics(testEvaluation, part: "test")) { $1 } }
-        let dataJSON = String(decoding: (try? JSONEncoder.report.encode(config.data.absolute(relativeTo: base))) ?? Data(), as: UTF8.self)
+        let compact = JSONEncoder()
+        compact.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let dataJSON = String(decoding: (try? compact.encode(config.data.absolute(relativeTo: base))) ?? Data(), as: UTF8.self)
         var provenance = [
             "trainer": "medtrain (MedTrainKit)", "run": identity.run, "config": String(decoding: config.canonicalJSON, as: UTF8.self),
             "config_sha256": config.digest, "data": dataJSON, "started": ISO8601DateFormatter().string(from: identity.started),

@@ -163,12 +163,11 @@ import Testing
         #expect(better.status == 0 && better.decision["outcome"] as? String == "published", "\(better.stderr)")
         #expect((better.decision["candidateScore"] as? Double ?? 0) >= (better.decision["championScore"] as? Double ?? 1) - 0.01)
 
+        // The flags override the configuration: the v1 recipe as version 4 with a learning rate of 1e-9.
         let fresh = folder.appendingPathComponent("untrained")
-        let untrained = try Self.writeConfig(in: folder, epochs: 1, version: "4")
-        var json = try String(contentsOf: untrained, encoding: .utf8)
-        json = json.replacingOccurrences(of: "\"learningRate\": 0.003", with: "\"learningRate\": 1e-9")
-        try Data(json.utf8).write(to: untrained)
-        #expect(try Self.train(untrained, out: fresh).status == 0)
+        let untrained = try CLI.run(["train", "--config", folder.appendingPathComponent("train-1.json").path, "--version", "4", "--lr", "1e-9",
+                                     "--out", fresh.path, "--no-cache"], tool: "medtrain")
+        #expect(untrained.status == 0, "\(untrained.stderr)")
         let refused = try publish(fresh.appendingPathComponent("model").path)
         #expect(refused.status == 3 && refused.decision["outcome"] as? String == "refused", "\(refused.stderr)")
         #expect(refused.stderr.contains("regression"))
