@@ -47,7 +47,7 @@ let package = Package(
             dependencies: ["COpenBLAS", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Where a model looked: the Grad-CAM family over the engine's named activations.
-        .target(name: "MedExplain", dependencies: ["MedEngine"]),
+        .target(name: "MedExplain", dependencies: ["MedEngine", "MedImaging"]),
         .target(name: "MedLensCore", dependencies: ["MedImaging", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "medlens",
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "MedImaging", "NumPyFormat"]),
-        .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine"]),
+        .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine", "MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedTrainKitTests", dependencies: ["MedTrainKit", "MedImaging", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],

@@ -62,8 +62,11 @@ engine_case densenet121 1x3x224x224
 engine_case r3d_18 1x3x16x112x112
 engine_case resnet18 16x3x224x224 train
 
-echo "== Explanations: Grad-CAM for 3 findings (one forward pass with the graph, one backward per finding) over one inference"
-$BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3
+echo "== Explanations: 3 positive findings explained as the daemon does (Grad-CAM: forward pass with the graph, one backward"
+echo "   per finding, post-processing, overlay and map PNGs at the scan's own size) over one inference, interleaved"
+for scan in "" fixtures/dicom/fo-dicom/CR-MONO1-10-chest fixtures/dicom/pydicom-data/RG1_J2KI.dcm; do
+    $BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3 ${scan:+--scan "$scan"}
+done
 
 echo "== Training throughput (images/s): medtrain's loop (batch loader with augmentation, masked class-weighted BCE, AdamW) vs PyTorch eager (same architecture, batch, loss, optimizer, 2 threads)"
 train_case() {  # train_case ARCH SHAPE
