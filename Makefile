@@ -45,6 +45,8 @@ install: build
 	install -m 644 systemd/sysusers.d/medlens.conf $(DESTDIR)/usr/lib/sysusers.d/medlens.conf
 	sed 's|/usr/local|$(PREFIX)|g' systemd/tmpfiles.d/medlens.conf > $(DESTDIR)/usr/lib/tmpfiles.d/medlens.conf
 	install -m 644 docs/*.md docs/*.json $(DESTDIR)$(PREFIX)/share/doc/medlens/
+	# The retraining example: copy it to /etc/medlens/medtrain.json and adapt it to enable medtrain.timer.
+	install -m 644 etc/medlens/medtrain.json $(DESTDIR)$(PREFIX)/share/medlens/medtrain.example.json
 	if [ -d models ]; then cp -r models/. $(DESTDIR)$(PREFIX)/share/medlens/models/; fi
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then systemd-sysusers medlens.conf; systemd-tmpfiles --create medlens.conf; fi
 

@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "MedLensDaemonTests", dependencies: ["MedLensDaemon", "MedLensCore", "MedEngine", "DaemonTestSupport"]),
         .executableTarget(
             name: "medtrain",
-            dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MedEngine", "MedImaging", "MedTrainKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The trainer: label tables, data sets, splits, preprocessing, batches, training, metrics.
         .target(

@@ -68,6 +68,20 @@ for scan in "" fixtures/dicom/fo-dicom/CR-MONO1-10-chest fixtures/dicom/pydicom-
     $BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3 ${scan:+--scan "$scan"}
 done
 
+echo "== Training throughput (images/s): medtrain's loop (batch loader with augmentation, masked class-weighted BCE, AdamW) vs PyTorch eager (same architecture, batch, loss, optimizer, 2 threads)"
+train_case() {  # train_case ARCH SHAPE
+    ours=$($BIN/medtrain bench --arch "$1" --input "$2" --threads 2 --steps 5)
+    torch=$(.venv-torch/bin/python tools/train/bench_train_torch.py "$1" "$2" 2)
+    python3 - "$1 $2" "$ours" "$torch" <<'PY'
+import json, sys
+name, ours, torch = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+print(f"{name:>30}: medtrain {ours['images_per_s']:8.1f} img/s  pytorch {torch['images_per_s']:8.1f} img/s"
+      f"  medtrain/pytorch {ours['images_per_s'] / torch['images_per_s']:.2f}")
+PY
+}
+train_case small_cnn 64x1x28x28
+train_case resnet18 16x3x224x224
+
 echo "== Daemon: close-write -> findings.json through the real spool (medlensd, seeded full-size ResNet-18 224x224 and 3D ResNet-18 64^3)"
 # Latency includes what the configuration makes the daemon wait (settle; the quiet period of a series without an
 # image count); the stages are those findings.json reports. Anchors from this run: pydicom's decode of the same
