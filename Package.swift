@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The only C++ in the project: a small C API over DCMTK and OpenJPEG.
@@ -52,25 +53,29 @@ let package = Package(
             dependencies: ["COpenBLAS", "CCUDA", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Where a model looked: the Grad-CAM family over the engine's named activations.
-        .target(name: "MedExplain", dependencies: ["MedEngine"]),
-        .target(name: "MedLensCore", dependencies: ["MedImaging", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MedExplain", dependencies: ["MedEngine", "MedImaging"]),
+        .target(name: "MedLensCore", dependencies: ["MedImaging", "MedEngine", "MedExplain", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "medlens",
-            dependencies: ["MedImaging", "MedEngine", "MedExplain", "MedLensDaemon", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MedImaging", "MedEngine", "MedExplain", "MedLensCore", "MedLensDaemon", "NumPyFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The spool: inotify intake, job journal (SQLite), outputs, quarantine, systemd integration.
         .target(
             name: "MedLensDaemon",
-            dependencies: ["MedImaging", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["MedImaging", "MedEngine", "MedExplain", "MedLensCore", .product(name: "TOMLKit", package: "TOMLKit"),
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .executableTarget(
             name: "medlensd",
             dependencies: ["MedLensDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "MedLensDaemonTests", dependencies: ["MedLensDaemon"]),
+        // What the daemon and CLI tests share: starting medlensd on a temporary spool, model stores of real
+        // (small, seeded) packages, and the findings schema check.
+        .target(name: "DaemonTestSupport", dependencies: ["MedEngine", "MedImaging"], path: "Tests/DaemonTestSupport"),
+        .testTarget(name: "MedLensDaemonTests", dependencies: ["MedLensDaemon", "MedLensCore", "MedEngine", "DaemonTestSupport"]),
         .executableTarget(
             name: "medtrain",
-            dependencies: ["MedEngine", "MedImaging", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MedEngine", "MedImaging", "MedTrainKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The trainer: label tables, data sets, splits, preprocessing, batches, training, metrics.
         .target(
@@ -78,12 +83,12 @@ let package = Package(
             dependencies: ["MedImaging", "MedEngine", "NumPyFormat", .product(name: "CSV", package: "CSV.swift"), .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         // Runs the built executables; depends on them only through the build folder.
-        .testTarget(name: "MedLensCLITests", dependencies: ["NumPyFormat"]),
-        .testTarget(name: "MedLensCoreTests", dependencies: ["MedLensCore"]),
+        .testTarget(name: "MedLensCLITests", dependencies: ["NumPyFormat", "DaemonTestSupport"]),
+        .testTarget(name: "MedLensCoreTests", dependencies: ["MedLensCore", "MedEngine", "DaemonTestSupport"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "MedImaging", "NumPyFormat"]),
-        .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine"]),
+        .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine", "MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedTrainKitTests", dependencies: ["MedTrainKit", "MedImaging", "NumPyFormat"]),
     ],
     swiftLanguageModes: [.v5],

@@ -62,5 +62,47 @@ engine_case densenet121 1x3x224x224
 engine_case r3d_18 1x3x16x112x112
 engine_case resnet18 16x3x224x224 train
 
-echo "== Explanations: Grad-CAM for 3 findings (one forward pass with the graph, one backward per finding) over one inference"
-$BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3
+echo "== Explanations: 3 positive findings explained as the daemon does (Grad-CAM: forward pass with the graph, one backward"
+echo "   per finding, post-processing, overlay and map PNGs at the scan's own size) over one inference, interleaved"
+for scan in "" fixtures/dicom/fo-dicom/CR-MONO1-10-chest fixtures/dicom/pydicom-data/RG1_J2KI.dcm; do
+    $BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3 ${scan:+--scan "$scan"}
+done
+
+echo "== Training throughput (images/s): medtrain's loop (batch loader with augmentation, masked class-weighted BCE, AdamW) vs PyTorch eager (same architecture, batch, loss, optimizer, 2 threads)"
+train_case() {  # train_case ARCH SHAPE
+    ours=$($BIN/medtrain bench --arch "$1" --input "$2" --threads 2 --steps 5)
+    torch=$(.venv-torch/bin/python tools/train/bench_train_torch.py "$1" "$2" 2)
+    python3 - "$1 $2" "$ours" "$torch" <<'PY'
+import json, sys
+name, ours, torch = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+print(f"{name:>30}: medtrain {ours['images_per_s']:8.1f} img/s  pytorch {torch['images_per_s']:8.1f} img/s"
+      f"  medtrain/pytorch {ours['images_per_s'] / torch['images_per_s']:.2f}")
+PY
+}
+train_case small_cnn 64x1x28x28
+train_case resnet18 16x3x224x224
+
+echo "== Daemon: close-write -> findings.json through the real spool (medlensd, seeded full-size ResNet-18 224x224 and 3D ResNet-18 64^3)"
+# Latency includes what the configuration makes the daemon wait (settle; the quiet period of a series without an
+# image count); the stages are those findings.json reports. Anchors from this run: pydicom's decode of the same
+# radiograph (j2k-chest-cr above) and PyTorch eager for the same ResNet-18 at 1x3x224x224.
+daemon=$($BIN/medlens bench-daemon --radiograph fixtures/dicom/pydicom-data/RG1_J2KI.dcm \
+    --series fixtures/dicom/dcm_qa_decubitus/HFS_3_t1_fl2d_sag --threads 2)
+torch_r18=$(cd tools/engine && ../../.venv-torch/bin/python bench_torch.py resnet18 1x3x224x224 2)
+python3 - "$daemon" "$anchors" "$torch_r18" <<'PY'
+import json, sys
+report, anchors, torch = json.loads(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+pydicom = next(json.loads(l) for l in anchors.splitlines() if '"j2k-chest-cr"' in l)
+for case in report["cases"]:
+    median, low, high = case["latencyMs"]
+    stages = "  ".join(f"{k} {v:.1f}" for k, v in sorted(case["stagesMs"].items()))
+    print(f"{case['name']:>22}: close-write -> findings.json median {median:8.1f} ms (min {low:.1f}, max {high:.1f});"
+          f" configured wait {case['configuredWaitMs']:.0f} ms; stages (ms): {stages}")
+cr = report["cases"][0]["stagesMs"]
+print(f"{'anchors':>22}: read {cr.get('read', 0):.1f} ms vs pydicom decode {pydicom['ms_per_slice']:.1f} ms"
+      f" (medlens/pydicom {cr.get('read', 0) / pydicom['ms_per_slice']:.2f}); inference {cr.get('inference', 0):.1f} ms"
+      f" vs pytorch resnet18 {torch['median_ms']:.1f} ms (medlens/pytorch {cr.get('inference', 0) / torch['median_ms']:.2f},"
+      " ours includes waiting for the batch)")
+print(f"{'throughput':>22}: {report['burstImages']} distinct radiographs in {report['burstSeconds']:.1f} s = {report['imagesPerSecond']:.2f} images/s"
+      f" (settle {report['settleSeconds']} s, quiet {report['quietSeconds']} s)")
+PY

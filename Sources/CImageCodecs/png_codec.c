@@ -156,8 +156,11 @@ int ic_png_encode(const void *pixels, uint32_t width, uint32_t height, uint32_t 
     png_set_write_fn(png, ctx, write_bytes, flush_bytes);
     png_set_IHDR(png, info, width, height, (int)bit_depth, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
-    /* Renders and overlays are written once per job and read rarely: speed over the last few per cent of size. */
-    png_set_compression_level(png, 2);
+    /* Renders and overlays are written once per job and read rarely: speed over the last few per cent of size.
+     * One filter (Up) instead of trying all five per row, and zlib level 1, encode a 2k x 2k colour overlay in
+     * about half the time for a file a few per cent larger (measured with libpng 1.6 on overlay-like images). */
+    png_set_compression_level(png, 1);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
     png_write_info(png, info);
     if (bit_depth == 16) png_set_swap(png); /* our samples are native (little endian); PNG stores big endian */
     size_t row_bytes = (size_t)width * channels * (bit_depth / 8);

@@ -21,6 +21,8 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var metrics: [String: Double]
     public var provenance: [String: String]
     public var weightsSHA256: String
+    /// Logits recorded for a fixed seeded input when the package was written; checked on load.
+    public var selfTest: SelfTest?
 
     public init(name: String, version: String, architecture: Architecture, input: InputSpec, labels: [String],
                 thresholds: [Float]? = nil, thresholdMethod: String = "default", metrics: [String: Double] = [:],
@@ -32,10 +34,42 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     }
 }
 
+/// A fixed input (standard normal draws from `SeededRandom(seed:)`, shape 1×`input.tensorShape`) and the
+/// logits the package gave for it when written. A package that loads but computes something else (a wrong
+/// architecture width, a broken backend, a weights file from another model with the same shapes) is refused.
+public struct SelfTest: Codable, Equatable, Sendable {
+    public var seed: UInt64
+    public var logits: [Float]
+
+    public static let defaultSeed: UInt64 = 20_261_202
+
+    public init(seed: UInt64, logits: [Float]) { self.seed = seed; self.logits = logits }
+
+    public static func input(for spec: InputSpec, seed: UInt64) -> Tensor {
+        var random = SeededRandom(seed: seed)
+        return random.tensor([1] + spec.tensorShape)
+    }
+
+    public static func record(model: any Model, spec: InputSpec, seed: UInt64 = defaultSeed) -> SelfTest {
+        SelfTest(seed: seed, logits: model.predict(input(for: spec, seed: seed)).scalars)
+    }
+
+    /// The largest |Δ| / (1 + |recorded|) between the recorded logits and the model's now; `nil` when they
+    /// agree within `tolerance` (1e-3: backends and kernels differ in float32 rounding, not in more).
+    public func mismatch(model: any Model, spec: InputSpec, tolerance: Float = 1e-3) -> Float? {
+        let now = model.predict(Self.input(for: spec, seed: seed)).scalars
+        guard now.count == logits.count else { return .infinity }
+        let worst = zip(now, logits).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
+        return worst <= tolerance ? nil : worst
+    }
+}
+
 public enum ModelPackageError: Error, Equatable {
     case unreadable(String)
     case invalidManifest(String)
     case checksumMismatch(expected: String, found: String)
+    /// The model's logits for the recorded self-test input differ from the recorded ones (relative error).
+    case selfTestFailed(relativeError: Float)
     case weights(SafeTensorsError)
     case model(ModelError)
 }
@@ -70,11 +104,15 @@ public struct ModelPackage {
         }
         let state: [String: Tensor]
         do { state = try SafeTensors.decode(weights).tensors } catch { throw .weights(error) }
-        return try instantiate(manifest, state)
+        let package = try instantiate(manifest, state)
+        if let test = manifest.selfTest, let error = test.mismatch(model: package.model, spec: manifest.input) {
+            throw .selfTestFailed(relativeError: error)
+        }
+        return package
     }
 
-    /// Writes the weights, records their sha256 in the manifest, then writes `model.json` last so a reader
-    /// never sees a manifest without its weights.
+    /// Writes the weights, records their sha256 and the self-test logits in the manifest, then writes
+    /// `model.json` last so a reader never sees a manifest without its weights.
     @discardableResult
     public func write(to directory: URL) throws -> ModelManifest {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -82,6 +120,7 @@ public struct ModelPackage {
         try weights.write(to: directory.appendingPathComponent("model.safetensors"), options: .atomic)
         var m = manifest
         m.weightsSHA256 = Checksum.sha256Hex(weights)
+        m.selfTest = SelfTest.record(model: model, spec: manifest.input)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(m).write(to: directory.appendingPathComponent("model.json"), options: .atomic)

@@ -94,3 +94,20 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float
     }
     return norm
 }
+
+extension AdamW {
+    /// The step count and each parameter's first and second moments (PyTorch's `exp_avg`, `exp_avg_sq`), in the
+    /// order of `parameters`; nil for a parameter that has not been stepped. A training checkpoint saves them.
+    public func state(of parameters: [Parameter]) -> (step: Int, moments: [(m: Tensor, v: Tensor)?]) {
+        (steps, parameters.map { moments[ObjectIdentifier($0)] })
+    }
+
+    /// Restores what `state(of:)` returned, for the same parameters in the same order (possibly new objects
+    /// after a restart), so that resumed training takes exactly the steps it would have taken.
+    public mutating func restore(step: Int, moments saved: [(m: Tensor, v: Tensor)?], for parameters: [Parameter]) {
+        precondition(saved.count == parameters.count, "one saved moment pair per parameter")
+        steps = step
+        moments = [:]
+        for (p, m) in zip(parameters, saved) { if let m { moments[ObjectIdentifier(p)] = m } }
+    }
+}

@@ -44,13 +44,11 @@ extension InputSpec {
     /// Converts channels, resizes and normalises a volume into a contiguous array of `tensorShape`: the same
     /// steps for training, evaluation and serving, so a model sees at run time what it saw in training.
     public func tensor(from input: Volume, name: String) throws(PreprocessError) -> [Float] {
-        var volume: Volume
-        do { volume = try channelPolicy.applied(to: input) } catch {
-            throw .unreadable(path: name, reason: error.description)
-        }
-        guard volume.shape.channels == channels else {
-            throw .channels(path: name, found: volume.shape.channels, wanted: channels)
-        }
+        // The policy runs on whichever side of the resize has fewer channels: a full-size radiograph is
+        // resized once, not three times, for a model that takes grey repeated to RGB. Both steps commute.
+        let expands = channelPolicy == .greyToRGB
+        var volume = input
+        if !expands { volume = try policyApplied(to: volume, name: name) }
         let rows = size[size.count - 2], cols = size[size.count - 1]
         if isVolumetric {
             if volume.shape.depth != size[0] || volume.shape.rows != rows || volume.shape.cols != cols {
@@ -62,7 +60,19 @@ extension InputSpec {
                 volume = volume.resized(rows: rows, cols: cols, mode: interpolation)
             }
         }
+        if expands { volume = try policyApplied(to: volume, name: name) }
         do { try intensity.apply(to: &volume) } catch { throw .unreadable(path: name, reason: error.description) }
         return volume.voxels
+    }
+
+    private func policyApplied(to input: Volume, name: String) throws(PreprocessError) -> Volume {
+        let volume: Volume
+        do { volume = try channelPolicy.applied(to: input) } catch {
+            throw .unreadable(path: name, reason: error.description)
+        }
+        guard volume.shape.channels == channels else {
+            throw .channels(path: name, found: volume.shape.channels, wanted: channels)
+        }
+        return volume
     }
 }

@@ -19,12 +19,17 @@ public struct FindingsDocument: Codable, Sendable, Equatable {
     public var createdAt: Date
     /// Set when this result replaces an earlier one for the same series (late images re-ran it).
     public var replaces: String?
+    /// The routing rule that chose the models ("fallback" when none matched, "model" when one was asked for).
+    public var route: String?
+    /// Routed models that did not run on this scan, and why.
+    public var skipped: [SkippedModel]
 
     public init(jobID: String, study: StudyReference, input: InputDescription, models: [ModelReference],
                 findings: [Finding], timings: [String: Double] = [:], warnings: [String] = [],
-                createdAt: Date = Date(), replaces: String? = nil) {
+                createdAt: Date = Date(), replaces: String? = nil, route: String? = nil, skipped: [SkippedModel] = []) {
         self.jobID = jobID; self.study = study; self.input = input; self.models = models; self.findings = findings
         self.timings = timings; self.warnings = warnings; self.createdAt = createdAt; self.replaces = replaces
+        self.route = route; self.skipped = skipped
     }
 
     /// Encodes with sorted keys and ISO 8601 dates, the only form MedLens writes.
@@ -67,16 +72,48 @@ public struct InputDescription: Codable, Sendable, Equatable {
         case partial
         /// A single image or file: nothing to wait for.
         case single
+        /// The files given to `medlens classify`, taken as the whole series.
+        case asGiven = "as_given"
     }
     public var kind: String
     public var files: Int
     public var shape: [Int]
     public var spacing: [Double]
     public var completeness: Completeness
+    /// What the completeness rests on: the count the headers announce, what arrived, the quiet time waited.
+    public var evidence: CompletenessEvidence?
 
-    public init(kind: String, files: Int, shape: [Int], spacing: [Double], completeness: Completeness) {
+    public init(kind: String, files: Int, shape: [Int], spacing: [Double], completeness: Completeness,
+                evidence: CompletenessEvidence? = nil) {
         self.kind = kind; self.files = files; self.shape = shape; self.spacing = spacing; self.completeness = completeness
+        self.evidence = evidence
     }
+}
+
+/// Why a series was judged complete (or processed without being so).
+public struct CompletenessEvidence: Codable, Sendable, Equatable {
+    /// Which header announced the count: ImagesInAcquisition, NumberOfFrames, NumberOfTemporalPositions; nil if none did.
+    public var source: String?
+    public var expected: Int?
+    /// Distinct images (SOP instances) that arrived.
+    public var received: Int
+    /// Seconds without a new image before the series was processed, when the quiet period decided.
+    public var quietSeconds: Double?
+    /// Steps between neighbouring slice positions that are larger than the usual step.
+    public var gaps: Int?
+
+    public init(source: String?, expected: Int?, received: Int, quietSeconds: Double? = nil, gaps: Int? = nil) {
+        self.source = source; self.expected = expected; self.received = received; self.quietSeconds = quietSeconds; self.gaps = gaps
+    }
+}
+
+/// A routed model that did not run, with a stable reason code (`needs_volume`, `channels`, `model_unavailable`,
+/// `preprocess_failed`).
+public struct SkippedModel: Codable, Sendable, Equatable {
+    public var model: String
+    public var reason: String
+    public var message: String
+    public init(model: String, reason: String, message: String) { self.model = model; self.reason = reason; self.message = message }
 }
 
 public struct ModelReference: Codable, Sendable, Equatable {
@@ -84,8 +121,23 @@ public struct ModelReference: Codable, Sendable, Equatable {
     public var version: String
     public var sha256: String
     public var backend: String
-    public init(name: String, version: String, sha256: String, backend: String) {
-        self.name = name; self.version = version; self.sha256 = sha256; self.backend = backend
+    /// How a 2D model saw a volume: which slices, and how their probabilities were combined. Nil when the model
+    /// took the scan whole (a 2D image, or a volume for a 3D model).
+    public var sampling: Sampling?
+
+    public init(name: String, version: String, sha256: String, backend: String, sampling: Sampling? = nil) {
+        self.name = name; self.version = version; self.sha256 = sha256; self.backend = backend; self.sampling = sampling
+    }
+
+    public struct Sampling: Codable, Sendable, Equatable {
+        /// Slice indices (0-based, in volume order) the model was run on.
+        public var slices: [Int]
+        /// Slices in the volume.
+        public var of: Int
+        public var aggregation: SliceAggregation
+        public init(slices: [Int], of: Int, aggregation: SliceAggregation) {
+            self.slices = slices; self.of = of; self.aggregation = aggregation
+        }
     }
 }
 
@@ -96,11 +148,14 @@ public struct Finding: Codable, Sendable, Equatable {
     public var probability: Double
     public var threshold: Double
     public var positive: Bool
+    /// For a 2D model on a volume: the slice where this label's probability was highest.
+    public var slice: Int?
     public var explanation: Explanation?
 
-    public init(model: String, label: String, logit: Double, probability: Double, threshold: Double, explanation: Explanation? = nil) {
+    public init(model: String, label: String, logit: Double, probability: Double, threshold: Double, slice: Int? = nil,
+                explanation: Explanation? = nil) {
         self.model = model; self.label = label; self.logit = logit; self.probability = probability
-        self.threshold = threshold; self.positive = probability >= threshold; self.explanation = explanation
+        self.threshold = threshold; self.positive = probability >= threshold; self.slice = slice; self.explanation = explanation
     }
 }
 

@@ -59,8 +59,9 @@ public struct BatchLoader: Sendable {
         return batches
     }
 
-    public func epoch(_ epoch: Int) -> BatchStream {
-        BatchStream(plan: plan(epoch: epoch), prefetch: prefetch) { try self.makeBatch($0, epoch: epoch) }
+    /// The batches of one epoch from batch `first` on (a resumed run skips those it has trained on).
+    public func epoch(_ epoch: Int, from first: Int = 0) -> BatchStream {
+        BatchStream(plan: Array(plan(epoch: epoch).dropFirst(first)), prefetch: prefetch) { try self.makeBatch($0, epoch: epoch) }
     }
 
     /// Builds one batch, its samples in parallel, each into its own slice of the output.

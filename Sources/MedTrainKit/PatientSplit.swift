@@ -122,7 +122,7 @@ public struct SplitReport: Codable, Sendable, Equatable, CustomStringConvertible
 
     /// A plain-text table: one row per label, one column per split.
     public var description: String {
-        let width = max(8, (labelNames.map(\.count).max() ?? 0) + 2)
+        let width = max(10, (labelNames.map(\.count).max() ?? 0) + 2)
         func pad(_ text: String) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
         var lines = [pad("") + parts.map { pad($0.name) }.joined()]
         lines.append(pad("samples") + parts.map { pad(String($0.samples)) }.joined())

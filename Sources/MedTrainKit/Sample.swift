@@ -68,6 +68,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case unreadableFolder(path: String, reason: String)
     case noClasses(path: String)
     case npz(path: String, reason: String)
+    /// The parts of a data spec (train, validation, test) do not fit together.
+    case inconsistentParts(String)
 
     public var description: String {
         switch self {
@@ -76,6 +78,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         case let .unreadableFolder(path, reason): return "cannot list \(path): \(reason)"
         case let .noClasses(path): return "\(path) has no class folders with images"
         case let .npz(path, reason): return "\(path): \(reason)"
+        case let .inconsistentParts(reason): return "the data parts do not fit together: \(reason)"
         }
     }
 }

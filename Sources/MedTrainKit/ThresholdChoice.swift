@@ -15,7 +15,7 @@ public enum ThresholdRule: Codable, Sendable, Equatable, CustomStringConvertible
         case .youden: return "Youden J"
         case .maxF1: return "max F1"
         case let .targetSensitivity(target): return "sensitivity ≥ \(target)"
-        case let .fixed(value): return "fixed \(value)"
+        case let .fixed(value): return String(format: "fixed %.3f", value)
         }
     }
 }

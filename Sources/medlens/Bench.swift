@@ -22,8 +22,10 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "A folder searched first for the CUDA libraries (repeatable).") var cudaLibraryPath: [String] = []
     @Option(name: .long, help: "Timed iterations.") var iterations = 10
     @Flag(name: .long, help: "Time a training step (forward, loss, backward, SGD) instead of inference.") var train = false
-    @Option(name: .long, help: "Also time Grad-CAM for this many findings (one forward, one backward each) and report its cost relative to one inference.")
+    @Option(name: .long, help: "Also time explaining this many findings as the daemon does (Grad-CAM: one forward pass, one backward each, post-processing, overlay and map PNGs) and report its cost relative to one inference.")
     var explain: Int?
+    @Option(name: .long, help: "With --explain: the scan the overlays are drawn on, at its own size (default: the input itself).")
+    var scan: String?
     @Flag(name: .long, help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -46,14 +48,14 @@ struct Bench: ParsableCommand {
         do { model = try ModelZoo.make(arch: arch, inChannels: shape[1], labels: labels) } catch {
             throw ValidationError("\(error)")
         }
-        let result = Benchmark.run(model: model, inputShape: shape, iterations: iterations, train: train)
         if let explain {
             guard shape[0] == 1, explain > 0, explain <= labels else {
                 throw ValidationError("--explain needs batch 1 and 1...\(labels) findings")
             }
-            try benchExplain(model, arch: arch, shape: shape, findings: explain, inferenceMs: result.medianMs)
+            try benchExplain(model, arch: arch, shape: shape, findings: explain)
             return
         }
+        let result = Benchmark.run(model: model, inputShape: shape, iterations: iterations, train: train)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -70,19 +72,41 @@ struct Bench: ParsableCommand {
         }
     }
 
-    private func benchExplain(_ model: any Model, arch: String, shape: [Int], findings: Int, inferenceMs: Double) throws {
+    private func benchExplain(_ model: any Model, arch: String, shape: [Int], findings: Int) throws {
         var rng = SeededRandom(seed: 1)
         let x = rng.tensor(shape)
-        let layer = ClassActivation.defaultLayer(forArchitecture: arch)
-        var times: [Double] = []
-        for i in 0..<(iterations + 1) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = ClassActivation.maps(model: model, input: x, layer: layer, targets: Array(0..<findings))
-            if i > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+        let original: Volume
+        if let scan {
+            guard let volume = ScanReader.read(URL(fileURLWithPath: scan)).volumes.first else { throw ValidationError("cannot read \(scan)") }
+            original = volume
+        } else {
+            let s = Array(shape.dropFirst(2))
+            original = Volume(voxels: x.scalars, shape: Volume.Shape(channels: shape[1], depth: s.count == 3 ? s[0] : 1,
+                                                                     rows: s[s.count - 2], cols: s[s.count - 1]))
         }
-        let median = times.sorted()[times.count / 2]
-        let report: [String: Any] = ["arch": arch, "layer": layer, "findings": findings, "explain_ms": median,
-                                     "inference_ms": inferenceMs, "explain_over_inference": median / inferenceMs]
+        let labels = (0..<self.labels).map { "finding \($0)" }
+        func time(_ body: () throws -> Void) rethrows -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+        func explain(render: Bool) throws {
+            _ = try Explainer.explain(model: model, architecture: arch, input: x, original: original, targets: Array(0..<findings),
+                                      labels: labels, settings: ExplainSettings(renderImages: render))
+        }
+        // Interleaved, so that one inference and one explanation see the same load; the ratio is the median of
+        // the per-round ratios.
+        var inference: [Double] = [], full: [Double] = [], maps: [Double] = []
+        for round in 0..<(iterations + 1) {
+            let i = time { _ = model.predict(x) }, f = try time { try explain(render: true) }, m = try time { try explain(render: false) }
+            if round > 0 { inference.append(i); full.append(f); maps.append(m) }
+        }
+        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        let report: [String: Any] = ["arch": arch, "layer": ClassActivation.defaultLayer(forArchitecture: arch), "findings": findings,
+                                     "original": original.shape.description, "explain_ms": median(full), "maps_only_ms": median(maps),
+                                     "inference_ms": median(inference),
+                                     "explain_over_inference": median(zip(full, inference).map { $0 / $1 }),
+                                     "maps_only_over_inference": median(zip(maps, inference).map { $0 / $1 })]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
 

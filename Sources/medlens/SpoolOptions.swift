@@ -11,16 +11,20 @@ struct SpoolOptions: ParsableArguments {
     @Option(help: "The spool folder given to medlensd --spool (inbox, outbox, quarantine, archive, state under it).")
     var spool: String?
 
+    @Option(help: "The model store medlensd was given with --models.")
+    var models: String?
+
     func validate() throws {
         if config == nil && spool == nil { throw ValidationError("give --config FILE, --spool DIR, or both") }
     }
 
     func loadConfig() throws(ConfigError) -> DaemonConfig {
-        if let config { return try Daemon.Source(configFile: config, spool: spool).load() }
+        if let config { return try Daemon.Source(configFile: config, spool: spool, models: models).load() }
         // Only --spool: the folder names come from placingSpool, exactly as medlensd would place them.
         let placeholder = DaemonConfig(inboxes: [InboxConfig(name: "default", path: "/")], outbox: "/", quarantine: "/",
                                        archive: "/", state: "/")
-        return placeholder.placingSpool(under: spool ?? ".")
+        let spooled = placeholder.placingSpool(under: spool ?? ".")
+        return models.map { spooled.placingModels(at: $0) } ?? spooled
     }
 
     /// Opens the spool's journal; refuses a spool that has none rather than making one.

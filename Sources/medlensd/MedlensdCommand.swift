@@ -14,11 +14,14 @@ struct Main: ParsableCommand {
     @Option(help: "Put inbox, outbox, quarantine, archive and state under this folder (created if missing).")
     var spool: String?
 
+    @Option(help: "The model store (models/<name>/<version>/ with a current link each), over what the configuration says.")
+    var models: String?
+
     @Flag(help: "Validate the configuration and exit.")
     var check = false
 
     func run() throws {
-        let source = Daemon.Source(configFile: config, spool: spool)
+        let source = Daemon.Source(configFile: config, spool: spool, models: models)
         do {
             if check {
                 _ = try source.load()

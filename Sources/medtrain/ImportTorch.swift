@@ -19,35 +19,19 @@ struct ImportTorch: ParsableCommand {
     @Option(help: "Output package folder.") var out: String
     @Option(help: "Model name (default: the output folder's name).") var name: String?
     @Option(help: "Model version.") var version = "1"
-    @Option(help: "Input size: HxW for 2D, DxHxW for 3D.") var size = "224x224"
-    @Option(help: "Input channels.") var channels = 3
-    @Option(help: "Channel policy: keep, grey_to_rgb, green_only.") var channelPolicy = "keep"
-    @Option(help: "Resampling: bilinear, area, trilinear.") var interpolation: String?
-    @Option(help: #"Intensity pipeline as JSON, e.g. '[{"op":"min_max"},{"op":"normalize","mean":[0.5],"std":[0.5]}]'."#)
-    var intensity = "[]"
+    @OptionGroup var input: InputSpecOptions
     @Option(help: "First-stage width when not the architecture's standard one.") var width: Int?
 
     func run() throws {
-        let dims = size.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard dims.count == 2 || dims.count == 3, dims.count == size.split(separator: "x").count, dims.allSatisfy({ $0 > 0 })
-        else { throw ValidationError("--size \(size) is not HxW or DxHxW") }
-        guard let policy = ChannelPolicy(rawValue: channelPolicy) else { throw ValidationError("unknown --channel-policy \(channelPolicy)") }
-        var mode: InterpolationMode?
-        if let interpolation {
-            guard let m = InterpolationMode(rawValue: interpolation) else { throw ValidationError("unknown --interpolation \(interpolation)") }
-            mode = m
-        }
-        let steps: [IntensityStep]
-        do { steps = try JSONDecoder().decode([IntensityStep].self, from: Data(intensity.utf8)) } catch {
-            throw ValidationError("--intensity is not a JSON list of steps: \(error)")
-        }
+        // Without flags: 3 x 224 x 224, channels kept, no intensity steps.
+        let spec = try input.spec(over: InputSpec(size: [224, 224], channels: 3, intensity: IntensityPipeline([])))
         let labelNames = labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !labelNames.isEmpty else { throw ValidationError("--labels names no label") }
         let outURL = URL(fileURLWithPath: out)
         let manifest = ModelManifest(
             name: name ?? outURL.lastPathComponent, version: version,
             architecture: .init(name: arch, width: width),
-            input: InputSpec(size: dims, channels: channels, channelPolicy: policy, intensity: IntensityPipeline(steps), interpolation: mode),
+            input: spec,
             labels: labelNames, provenance: ["imported_from": URL(fileURLWithPath: weights).lastPathComponent])
         let package: ModelPackage
         do { package = try ModelPackage.importTorch(weights: URL(fileURLWithPath: weights), manifest: manifest) } catch {

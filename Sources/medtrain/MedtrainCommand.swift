@@ -4,6 +4,6 @@ import ArgumentParser
 struct Main: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "medtrain",
-        abstract: "Train, import and publish MedLens model packages.",
-        subcommands: [ImportTorch.self])
+        abstract: "Train, evaluate, import and publish MedLens model packages.",
+        subcommands: [Train.self, Evaluate.self, Publish.self, Rollback.self, List.self, ImportTorch.self, Bench.self])
 }

@@ -26,4 +26,16 @@ import Testing
         #expect(Fixtures.reason { try ChannelPolicy.greenOnly.applied(to: two) } == .unsupportedPixelFormat)
         #expect(Fixtures.reason { try ChannelPolicy.keep.applied(to: two) } == nil)
     }
+
+    /// The input spec repeats grey to RGB after resizing (three times less resampling); the result is what
+    /// repeating first would give.
+    @Test func greyToRGBSpecEqualsRepeatingBeforeTheResize() throws {
+        let bscan = try PhotoReader().read(Fixtures.url("photo/DME-9603124-1.jpeg"))
+        let spec = InputSpec(size: [64, 48], channels: 3, channelPolicy: .greyToRGB, intensity: IntensityPipeline([.zScore(perChannel: false)]))
+        var reference = try ChannelPolicy.greyToRGB.applied(to: bscan).resized(rows: 64, cols: 48, mode: .bilinear)
+        try IntensityPipeline([.zScore(perChannel: false)]).apply(to: &reference)
+        let tensor = try spec.tensor(from: bscan, name: "DME-9603124-1.jpeg")
+        #expect(tensor.count == 3 * 64 * 48)
+        #expect(zip(tensor, reference.voxels).map { abs($0 - $1) }.max()! <= 1e-5)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import DaemonTestSupport
 import Testing
 
 /// `medlens quarantine list|show|replay` and `medlens status` on a real spool: medlensd quarantines a truncated
@@ -7,30 +8,13 @@ import Testing
 struct SpoolCommandTests {
     typealias CLI = MedlensCommandTests
 
-    static var daemonBinary: URL { CLI.binary("medlensd") }
 
     static func json(_ data: Data) throws -> Any { try JSONSerialization.jsonObject(with: data) }
 
     @Test func quarantineListShowReplayAndStatus() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("medlens-spool-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
-        let spool = root.appendingPathComponent("spool")
-        let config = root.appendingPathComponent("medlens.toml")
-        try """
-            [spool]
-            outbox = "/unused/outbox"
-            quarantine = "/unused/quarantine"
-            archive = "/unused/archive"
-            state = "/unused/state"
-
-            [[inbox]]
-            name = "default"
-            path = "/unused/inbox"
-
-            [intake]
-            settle_seconds = 0.3
-            """.write(to: config, atomically: true, encoding: .utf8)
+        let daemon = try DaemonHarness()
+        let spool = daemon.spool, config = daemon.configFile
+        let inbox = daemon.inbox, quarantine = daemon.quarantine
 
         // No spool yet: a clear error, not an empty one made on the spot.
         let missing = try CLI.run(["status", "--spool", spool.path])
@@ -39,27 +23,15 @@ struct SpoolCommandTests {
         #expect(!FileManager.default.fileExists(atPath: spool.appendingPathComponent("state/journal.sqlite").path))
 
         // The daemon quarantines a truncated file, then stops.
-        let daemon = Process()
-        daemon.executableURL = Self.daemonBinary
-        daemon.arguments = ["--config", config.path, "--spool", spool.path]
-        daemon.standardOutput = FileHandle.nullDevice
-        daemon.standardError = FileHandle.nullDevice
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = nil
-        daemon.environment = env
-        try daemon.run()
-        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL); daemon.waitUntilExit() } }
-        let inbox = spool.appendingPathComponent("inbox"), quarantine = spool.appendingPathComponent("quarantine")
-        #expect(Self.waitUntil(10) { FileManager.default.fileExists(atPath: spool.appendingPathComponent("state/work").path) })
-        let hidden = inbox.appendingPathComponent(".incoming")
-        try Data(contentsOf: URL(fileURLWithPath: CLI.fixture("daemon/MR_truncated.dcm"))).write(to: hidden)
-        try FileManager.default.moveItem(at: hidden, to: inbox.appendingPathComponent("MR_truncated.dcm"))
-        try #require(Self.waitUntil(20) {
+        try daemon.start()
+        try daemon.drop("MR_truncated.dcm")
+        try #require(waitUntil(20) {
             let jobs = (try? FileManager.default.contentsOfDirectory(atPath: quarantine.path)) ?? []
             return jobs.count == 1 && FileManager.default.fileExists(atPath: quarantine.appendingPathComponent(jobs[0] + "/error.json").path)
         })
-        kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
+        daemon.signal(SIGTERM)
+        let process = try #require(daemon.process)
+        process.waitUntilExit()
 
         // list (--spool alone)
         let list = try CLI.run(["quarantine", "list", "--spool", spool.path])
@@ -123,20 +95,15 @@ struct SpoolCommandTests {
         #expect((statusAfter["jobsByState"] as? [String: Int])?["replayed"] == 1)
         #expect(statusAfter["waitingInInbox"] as? Int == 1)
         #expect(statusAfter["queueDepth"] as? Int == 1)
+        // The models: what the store holds and what the daemon served, with versions and checksums.
+        let models = try #require(statusAfter["models"] as? [[String: Any]])
+        #expect(models.compactMap { $0["name"] as? String } == TestModels.all.map(\.name).sorted())
+        #expect(models.allSatisfy { $0["current"] as? String == "1" && $0["served"] as? String == "1" && ($0["sha256"] as? String)?.count == 64 })
     }
 
     @Test func spoolOrConfigIsRequired() throws {
         let result = try CLI.run(["status"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--config FILE, --spool DIR"), "\(result.stderr)")
-    }
-
-    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MedImaging
+import DaemonTestSupport
 import Testing
 @testable import MedLensCore
 
@@ -30,32 +31,33 @@ struct FindingsDocumentTests {
         #expect(original.findings[0].positive)
     }
 
-    /// Every key we write is declared by docs/findings.schema.json, and every required key is written.
+    /// The document validates against docs/findings.schema.json (every keyword the schema uses is checked).
     @Test func encodedDocumentFollowsTheSchema() throws {
-        let schemaData = try Data(contentsOf: Self.repository.appendingPathComponent("docs/findings.schema.json"))
-        let schema = try #require(try JSONSerialization.jsonObject(with: schemaData) as? [String: Any])
-        let encoded = try #require(try JSONSerialization.jsonObject(with: Self.document().encoded()) as? [String: Any])
-        #expect((schema["properties"] as? [String: Any])?["schema"].flatMap { ($0 as? [String: Any])?["const"] as? String } == FindingsDocument.schemaID)
-        check(encoded, against: schema, path: "$")
+        let schema = try FindingsSchema()
+        #expect(schema.violations(of: try Self.document().encoded()) == [])
+        var evidenced = try Self.document()
+        evidenced.input.completeness = .quietPeriod
+        evidenced.input.evidence = CompletenessEvidence(source: nil, expected: nil, received: 35, quietSeconds: 10.2, gaps: 0)
+        evidenced.models[0].sampling = .init(slices: [2, 3, 4], of: 7, aggregation: .max)
+        evidenced.skipped = [SkippedModel(model: "volume-3d", reason: "needs_volume", message: "a 3D model")]
+        evidenced.replaces = "20261202T000000-0000abcd"
+        #expect(schema.violations(of: try evidenced.encoded()) == [])
     }
 
-    private func check(_ value: Any, against schema: [String: Any], path: String) {
-        if let object = value as? [String: Any], let properties = schema["properties"] as? [String: Any] {
-            for key in schema["required"] as? [String] ?? [] {
-                #expect(object[key] != nil, "\(path).\(key) is required by the schema")
-            }
-            for (key, child) in object {
-                guard let childSchema = properties[key] as? [String: Any] else {
-                    Issue.record("\(path).\(key) is not in the schema")
-                    continue
-                }
-                check(child, against: childSchema, path: "\(path).\(key)")
-            }
-        } else if let array = value as? [Any], let items = schema["items"] as? [String: Any] {
-            for (i, element) in array.enumerated() { check(element, against: items, path: "\(path)[\(i)]") }
-        } else if let options = schema["enum"] as? [String] {
-            #expect(options.contains(value as? String ?? ""), "\(path) = \(value) is not one of \(options)")
-        }
+    /// The validator is not a rubber stamp: what the schema forbids, it reports.
+    @Test func schemaViolationsAreFound() throws {
+        let schema = try FindingsSchema()
+        var json = try #require(try JSONSerialization.jsonObject(with: Self.document().encoded()) as? [String: Any])
+        json["surprise"] = 1
+        json["schemaVersion"] = 2
+        var input = try #require(json["input"] as? [String: Any])
+        input["completeness"] = "nearly"
+        input["shape"] = [1, 2]
+        json["input"] = input
+        json.removeValue(forKey: "jobID")
+        let violations = schema.violations(of: try JSONSerialization.data(withJSONObject: json))
+        #expect(Set(violations.map { $0.components(separatedBy: ":")[0] })
+                == ["$.surprise", "$.schemaVersion", "$.input.completeness", "$.input.shape", "$.jobID"], "\(violations)")
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import DaemonTestSupport
 import MedLensDaemon
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import DaemonTestSupport
 import MedLensDaemon
 import Testing
 
@@ -13,15 +14,21 @@ import Testing
         let outputs = daemon.files(under: daemon.outbox)
         #expect(outputs.count == 1)
         let output = try #require(outputs.first)
-        #expect(output.hasSuffix("/intake.json"))
-        #expect(output.split(separator: "/").count == 3)   // <StudyUID>/<SeriesUID>/intake.json
-        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: daemon.outbox.appendingPathComponent(output))) as? [String: Any]
-        #expect(document?["schema"] as? String == "medlens.intake/1")
-        let summary = document?["summary"] as? [String: Any]
-        let volume = (summary?["volumes"] as? [[String: Any]])?.first
-        #expect(volume?["modality"] as? String == "CT")
-        #expect(volume?["shape"] as? [Int] == [1, 1, 38, 23])
-        #expect(output.hasPrefix("\(volume?["studyInstanceUID"] as? String ?? "?")/\(volume?["seriesInstanceUID"] as? String ?? "?")/"))
+        #expect(output.hasSuffix("/findings.json"))
+        #expect(output.split(separator: "/").count == 3)   // <StudyUID>/<SeriesUID>/findings.json
+        let data = try Data(contentsOf: daemon.outbox.appendingPathComponent(output))
+        #expect(try FindingsSchema().violations(of: data) == [])
+        let document = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let study = document?["study"] as? [String: Any]
+        #expect(study?["modality"] as? String == "CT")
+        let input = document?["input"] as? [String: Any]
+        #expect(input?["shape"] as? [Int] == [1, 1, 38, 23])
+        // One slice of a series without a count: processed after the quiet period, and it says so.
+        #expect(input?["completeness"] as? String == "quiet_period")
+        #expect(document?["route"] as? String == "fallback")
+        #expect((document?["models"] as? [[String: Any]])?.first?["name"] as? String == "chest-test")
+        #expect((document?["findings"] as? [[String: Any]])?.map { $0["label"] as? String } == ["pneumonia", "effusion"])
+        #expect(output.hasPrefix("\(study?["studyInstanceUID"] as? String ?? "?")/\(study?["seriesInstanceUID"] as? String ?? "?")/"))
 
         let archived = try #require(daemon.files(under: daemon.archive).first)
         #expect(archived.hasSuffix("/IMG0001.dcm"))

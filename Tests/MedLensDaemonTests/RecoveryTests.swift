@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import DaemonTestSupport
 import MedLensDaemon
 import Testing
 
@@ -42,9 +43,13 @@ import Testing
         #expect(daemon.files(under: daemon.inbox, hidden: true).isEmpty)
         #expect(daemon.files(under: daemon.work, hidden: true).isEmpty)
         #expect(daemon.files(under: daemon.outbox, hidden: true).filter { $0.hasPrefix(".tmp/") }.isEmpty)
-        // The three slices share one series; with one job per file its folder holds the newest job's result.
-        let outputs = daemon.files(under: daemon.outbox)
-        #expect(outputs.count == 1 && outputs.allSatisfy { $0.hasSuffix("/intake.json") })
+        // The three slices share one series: one folder, one complete findings document for every copy of them.
+        let outputs = daemon.files(under: daemon.outbox).filter { $0.hasSuffix("/findings.json") }
+        #expect(outputs.count == 1)
+        try expectOverlaysPresent(daemon)
+        let findings = try #require(try daemon.findings().values.first)
+        #expect((findings["input"] as? [String: Any])?["files"] as? Int == archived.count)
+        #expect(try FindingsSchema().violations(of: Data(contentsOf: daemon.outbox.appendingPathComponent(try #require(outputs.first)))) == [])
 
         let status = try SpoolAdmin(config: daemon.config).status()
         #expect(status.inFlight == 0)

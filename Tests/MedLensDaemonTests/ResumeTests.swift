@@ -1,4 +1,5 @@
 import Foundation
+import DaemonTestSupport
 @testable import MedLensDaemon
 import Testing
 
@@ -37,19 +38,36 @@ import Testing
         try daemon.start()
         #expect(waitUntil(20) { daemon.files(under: daemon.archive) == ["\(id)/IMG0002.dcm"] })
         let outputs = daemon.files(under: daemon.outbox, hidden: true).filter { !$0.hasPrefix(".tmp") }
-        #expect(outputs.count == 2 && outputs.contains { $0.hasSuffix("/intake.json") } && outputs.contains { $0.hasSuffix("/.job") })
+        #expect(outputs.filter { $0.hasSuffix("/findings.json") }.count == 1 && outputs.filter { $0.hasSuffix("/.job") }.count == 1)
+        // The folder names the run that wrote it, and the findings carry the same id.
         let marker = try #require(outputs.first { $0.hasSuffix("/.job") })
-        #expect(try String(contentsOf: daemon.outbox.appendingPathComponent(marker), encoding: .utf8) == id)
+        let run = try String(contentsOf: daemon.outbox.appendingPathComponent(marker), encoding: .utf8)
+        #expect(JobID.isValid(run))
+        #expect(try daemon.findings().values.first?["jobID"] as? String == run)
         #expect(daemon.files(under: daemon.work, hidden: true).isEmpty)
     }
 
+    /// A photo's original is deleted once its outputs are written; a series member's waits in the archive for
+    /// late images (series.late_seconds), then the sweeper deletes it.
     @Test func deleteModeRemovesOriginalsOnceOutputsAreWritten() throws {
-        let daemon = try DaemonHarness(extra: "\n[archive]\nmode = \"delete\"")
+        let daemon = try DaemonHarness(sections: "[archive]\nmode = \"delete\"")
         try daemon.start()
+        try daemon.drop(fixture: "photo/1410_left.jpg", as: "fundus.jpg")
         try daemon.drop("IMG0003.dcm")
-        #expect(waitUntil(20) { daemon.files(under: daemon.outbox).count == 1 && daemon.files(under: daemon.work, hidden: true).isEmpty })
-        #expect(daemon.files(under: daemon.archive).isEmpty)
+        #expect(waitUntil(20) { (try? daemon.findings().count) == 2 && daemon.files(under: daemon.work, hidden: true).isEmpty })
+        #expect(daemon.archived() == ["IMG0003.dcm"])
         #expect(daemon.files(under: daemon.inbox, hidden: true).isEmpty)
+        #expect(try SpoolAdmin(config: daemon.config).status().jobsByState["archived"] == 2)
+    }
+
+    /// In delete mode a series' original is swept from the archive once its late window has passed.
+    @Test func seriesOriginalsAreSweptAfterTheLateWindow() throws {
+        let daemon = try DaemonHarness(series: "late_seconds = 1", sections: "[archive]\nmode = \"delete\"")
+        try daemon.start()
+        try daemon.drop("IMG0002.dcm")
+        #expect(waitUntil(20) { (try? daemon.findings().count) == 1 })
+        #expect(waitUntil(10) { daemon.archived().isEmpty && daemon.log.contains("swept originals=1") })
+        #expect(daemon.files(under: daemon.work, hidden: true).isEmpty)
         #expect(try SpoolAdmin(config: daemon.config).status().jobsByState["archived"] == 1)
     }
 }

@@ -20,6 +20,12 @@ import Testing
             var max_f1_threshold: Double?
             var max_f1: Double?
             var sensitivity_threshold: Double?
+            var roc_fpr: [Double]?
+            var roc_tpr: [Double]?
+            var roc_thresholds: [Double]?
+            var pr_precision: [Double]?
+            var pr_recall: [Double]?
+            var pr_thresholds: [Double]?
         }
         var threshold: Double
         var target_sensitivity: Double
@@ -72,6 +78,38 @@ import Testing
         // A label without positives has no AUROC, AP or threshold, and the report still encodes as JSON.
         let json = try JSONEncoder().encode(evaluation)
         #expect(try JSONDecoder().decode(Evaluation.self, from: json) == evaluation)
+    }
+
+    /// The curves the plots draw: every point of scikit-learn's `roc_curve(drop_intermediate=False)` and
+    /// `precision_recall_curve`.
+    @Test(arguments: ["ties", "continuous"])
+    func curvesMatchScikitLearn(case name: String) throws {
+        let (scored, reference) = try Self.load(name)
+        for (label, expected) in reference.labels.enumerated() {
+            let outcomes = scored.outcomes(label: label)
+            guard let fpr = expected.roc_fpr, let tpr = expected.roc_tpr, let precision = expected.pr_precision, let recall = expected.pr_recall
+            else {
+                #expect(outcomes.rocCurve().isEmpty)
+                continue
+            }
+            let roc = outcomes.rocCurve()
+            #expect(roc.count == fpr.count, "ROC points, label \(label)")
+            #expect(zip(roc, zip(fpr, tpr)).allSatisfy { Self.close($0.fpr, $1.0) && Self.close($0.tpr, $1.1) }, "ROC, label \(label)")
+            #expect(roc.dropFirst().map(\.threshold) == expected.roc_thresholds, "ROC thresholds, label \(label)")
+            let pr = outcomes.precisionRecallCurve()
+            #expect(pr.count == precision.count, "PR points, label \(label)")
+            #expect(zip(pr, zip(recall, precision)).allSatisfy { Self.close($0.recall, $1.0) && Self.close($0.precision, $1.1) }, "PR, label \(label)")
+            #expect(pr.map(\.threshold) == expected.pr_thresholds, "PR thresholds, label \(label)")
+        }
+    }
+
+    @Test func aThresholdTheRuleCannotChooseFallsBack() {
+        // Label 0 has no positives: no threshold by Youden J; the fallback is applied and reported as fixed.
+        let scored = ScoredLabels(count: 4, labelCount: 1, scores: [0.2, 0.4, 0.6, 0.8], labels: [0, 0, 0, 0])
+        let evaluation = Evaluation(scored, labelNames: ["none"], rule: .youden, fallback: 0.5, bootstrapResamples: 0)
+        #expect(evaluation.labels[0].threshold == 0.5 && evaluation.labels[0].thresholdRule == .fixed(value: 0.5))
+        #expect(evaluation.labels[0].specificity == 0.5)
+        #expect(Evaluation(scored, labelNames: ["none"], rule: .youden, bootstrapResamples: 0).labels[0].threshold == nil)
     }
 
     @Test func bootstrapIntervalIsSeededAndBracketsTheEstimate() throws {

@@ -2,7 +2,9 @@
 
 Run from the repository root, with the shared data at ../shared/data (or pass its path):
     python3 -m venv .venv-train && .venv-train/bin/pip install numpy scikit-learn
-    .venv-train/bin/python tools/train/make_fixtures.py [/work/shared/data]
+    .venv-train/bin/python tools/train/make_fixtures.py [/work/shared/data [PART ...]]
+
+PART is nih, odir, kermany, medmnist or balanced (default: all of them).
 
 Images and table rows are copied byte-for-byte (rows verbatim, in the source order); MedMNIST arrays are sliced
 and re-saved with numpy.savez_compressed, as the shared copies were. ATTRIBUTION.md files are kept by hand.
@@ -87,8 +89,24 @@ def medmnist():
         json.dump(expected, f, indent=1)
 
 
+def balanced():
+    """PneumoniaMNIST with both classes in every split, for training tests: the first 64 normal and 64 pneumonia
+    images of the shared train split; the first 32 of each class of its val split as val, the next 16 of each
+    as test (the shared file has no test split; these are val images)."""
+    out = os.path.join(OUT, "medmnist")
+    os.makedirs(out, exist_ok=True)
+    with np.load(os.path.join(SHARED, "medmnist", "pneumoniamnist_kaggle_modified_trainval.npz")) as data:
+        def pick(split, start, count):
+            labels = data[f"{split}_labels"][:, 0]
+            rows = sorted(np.concatenate([np.flatnonzero(labels == c)[start:start + count] for c in (0, 1)]))
+            return data[f"{split}_images"][rows], data[f"{split}_labels"][rows]
+        arrays = {}
+        for split, source, start, count in (("train", "train", 0, 64), ("val", "val", 0, 32), ("test", "val", 32, 16)):
+            arrays[f"{split}_images"], arrays[f"{split}_labels"] = pick(source, start, count)
+    np.savez_compressed(os.path.join(out, "pneumoniamnist_balanced.npz"), **arrays)
+
+
 if __name__ == "__main__":
-    nih()
-    odir()
-    kermany()
-    medmnist()
+    parts = {"nih": nih, "odir": odir, "kermany": kermany, "medmnist": medmnist, "balanced": balanced}
+    for part in sys.argv[2:] or parts:
+        parts[part]()

@@ -5,7 +5,8 @@ Run from the repository root:
     .venv-train/bin/python tools/train/make_metric_refs.py
 
 Writes fixtures/train/metrics/<case>_{scores,labels,mask}.npy (float32, shape N x L) and <case>.json with,
-per label, the values MedTrainKit must reproduce within 1e-9 (thresholds exactly). Scores are float32 so that
+per label, the values MedTrainKit must reproduce within 1e-9 (thresholds exactly), ROC and precision-recall
+curves included. Scores are float32 so that
 Swift reads exactly the numbers scikit-learn saw.
 """
 import json
@@ -71,6 +72,13 @@ def label_refs(y, p):
             max_f1=max_f1_threshold(y, p)[1],
             sensitivity_threshold=sensitivity_threshold(y, p, TARGET_SENSITIVITY),
         )
+        fpr, tpr, roc_thresholds = roc_curve(y, p, drop_intermediate=False)
+        precision, recall, pr_thresholds = precision_recall_curve(y, p)
+        # The curves the plots draw: every ROC point (its first threshold is infinite, left out of the JSON), and
+        # the precision-recall points without the closing (recall 0, precision 1), highest threshold first.
+        ref.update(roc_fpr=fpr.tolist(), roc_tpr=tpr.tolist(), roc_thresholds=roc_thresholds[1:].tolist(),
+                   pr_precision=precision[:-1][::-1].tolist(), pr_recall=recall[:-1][::-1].tolist(),
+                   pr_thresholds=pr_thresholds[::-1].tolist())
     return ref
 
 

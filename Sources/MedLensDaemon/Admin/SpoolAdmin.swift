@@ -1,4 +1,5 @@
 import Foundation
+import MedEngine
 
 /// The library behind `medlens quarantine list|show|replay` and `medlens status`. It opens the journal beside
 /// a running daemon (WAL lets it) and never touches a job the daemon is working on.
@@ -53,7 +54,21 @@ public struct SpoolAdmin {
         }
         return SpoolStatus(queueDepth: waiting + inFlight, waitingInInbox: waiting, inFlight: inFlight,
                            jobsByState: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-                           lastErrors: errors)
+                           lastErrors: errors, models: models())
+    }
+
+    /// Every model in the store (versions, current) beside what the daemon last said it serves (state/models.json).
+    public func models() -> [SpoolStatus.ModelStatus] {
+        let store = ModelStore(root: URL(fileURLWithPath: layout.config.modelStore))
+        let served = FileManager.default.contents(atPath: layout.servedModels).flatMap { try? JSON.decode(ServedModels.self, from: $0) }
+        let names = Set(store.names()).union(served?.served.map(\.name) ?? []).union(served?.refused.map(\.name) ?? [])
+        return names.sorted().map { name in
+            let serving = served?.served.first { $0.name == name }
+            let refused = served?.refused.first { $0.name == name }
+            return SpoolStatus.ModelStatus(name: name, current: store.currentVersion(of: name), versions: store.versions(of: name),
+                                           served: serving?.version, sha256: serving?.sha256, backend: serving?.backend,
+                                           refused: refused.map { "\($0.version): \($0.reason)" })
+        }
     }
 
     private static func countFiles(under root: String) -> Int {
@@ -81,6 +96,21 @@ public struct SpoolStatus: Codable, Sendable, Equatable {
     public var inFlight: Int
     public var jobsByState: [String: Int]
     public var lastErrors: [LastError]
+    public var models: [ModelStatus]
+
+    /// A model in the store and what the daemon serves of it.
+    public struct ModelStatus: Codable, Sendable, Equatable {
+        public var name: String
+        /// The store's `current` version.
+        public var current: String?
+        public var versions: [String]
+        /// The version the daemon serves (from state/models.json), its weights' sha256 and backend.
+        public var served: String?
+        public var sha256: String?
+        public var backend: String?
+        /// A version the daemon refused, and why.
+        public var refused: String?
+    }
 
     public func json() -> String {
         String(decoding: (try? JSON.encode(self)) ?? Data("{}".utf8), as: UTF8.self)

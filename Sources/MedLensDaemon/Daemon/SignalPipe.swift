@@ -11,14 +11,7 @@ final class SignalPipe {
     private var sources: [DispatchSourceSignal] = []
 
     init() throws(SpoolError) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw systemError("pipe", "") }
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        readDescriptor = fds[0]
-        writeDescriptor = fds[1]
+        (readDescriptor, writeDescriptor) = try wakeupPipe()
         let queue = DispatchQueue(label: "medlensd.signals")
         for (number, request) in [(SIGTERM, Request.stop), (SIGINT, .stop), (SIGHUP, .reload)] {
             signal(number, SIG_IGN)
@@ -59,4 +52,15 @@ final class SignalPipe {
         }
         return pending.contains(.stop)
     }
+}
+
+/// A non-blocking, close-on-exec pipe: bytes written to its second end wake a poll on its first.
+func wakeupPipe() throws(SpoolError) -> (read: Int32, write: Int32) {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { throw systemError("pipe", "") }
+    for fd in fds {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+    return (fds[0], fds[1])
 }

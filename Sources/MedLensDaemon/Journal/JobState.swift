@@ -15,5 +15,5 @@ public enum JobState: String, Codable, Sendable, CaseIterable, DatabaseValueConv
 
 /// The pipeline stage where a job failed, as written in error.json.
 public enum JobStage: String, Codable, Sendable {
-    case take, read, process, output, archive
+    case take, read, route, process, output, archive
 }

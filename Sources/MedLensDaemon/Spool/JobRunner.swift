@@ -1,23 +1,22 @@
 import Foundation
 import MedImaging
 
-/// Moves one job from wherever the journal says it stands to archived or quarantined. Every step writes its
-/// state to the journal first and then makes the effect, and every step can be redone, so the daemon may be
-/// killed anywhere and `resume` finishes the job with exactly one result or quarantine record.
+/// The spool's steps for one input: take by rename, read its header and join a group, quarantine, archive.
+/// Every step writes its state to the journal first and then makes the effect, and every step can be redone, so
+/// the daemon may be killed anywhere and a restart finishes the job with exactly one result or quarantine record.
+/// Only the daemon's loop calls it (the journal's single writer).
 struct JobRunner {
     let layout: SpoolLayout
     let journal: Journal
-    let processor: JobProcessor
-    let log: Logger
+    var log: Logger
     var settings: RunSettings
 
     struct RunSettings: Equatable {
         var limits: IntakeLimits
         var maxAttempts: Int
         var archiveMode: ArchiveMode
+        var jobMemoryBytes: Int
     }
-
-    private var publisher: OutputPublisher { OutputPublisher(layout: layout) }
 
     // MARK: take
 
@@ -36,7 +35,7 @@ struct JobRunner {
     }
 
     /// The rename of a `taking` job, done or redone: the file is in work, or still in the inbox, or gone.
-    private func finishTaking(_ job: JobRecord, from path: String) throws(SpoolError) -> JobRecord? {
+    func finishTaking(_ job: JobRecord, from path: String) throws(SpoolError) -> JobRecord? {
         let folder = layout.workFolder(job.id)
         let destination = folder + "/" + job.name
         if FileStatus.of(destination) == nil {
@@ -60,69 +59,54 @@ struct JobRunner {
         return try journal.record(job, .taken)
     }
 
-    // MARK: run
+    /// The taking of a job left in `taking` by a crash.
+    func resumeTaking(_ job: JobRecord) throws(SpoolError) -> JobRecord? {
+        let inboxPath = layout.config.inboxes.first { $0.name == job.inbox }?.path ?? ""
+        return try finishTaking(job, from: inboxPath + "/" + job.source)
+    }
 
-    /// Drives a job (from any unfinished state) to its end.
-    func run(_ start: JobRecord) throws(SpoolError) {
-        var job = start
+    // MARK: admit
+
+    /// Reads the header of a taken input and puts it in its group (journalled `read`): its DICOM series, or a
+    /// group of its own. Returns the group key, or nil when the job was quarantined.
+    func admit(_ job: JobRecord) throws(SpoolError) -> (key: String, probe: InputProbe)? {
+        guard let (key, probe, encoded) = try examine(job) else { return nil }
+        try journal.admit(job, group: key, probe: encoded)
+        return (key, probe)
+    }
+
+    /// The header and the group key (with the header as JSON). Links and special files, unreadable headers and
+    /// inputs over the memory budget are quarantined here, before anything is decoded.
+    private func examine(_ job: JobRecord) throws(SpoolError) -> (String, InputProbe, String)? {
         let input = layout.workFolder(job.id) + "/" + job.name
-        if job.state == .taking {
-            let inboxPath = layout.config.inboxes.first { $0.name == job.inbox }?.path ?? ""
-            guard let taken = try finishTaking(job, from: inboxPath + "/" + job.source) else { return }
-            job = taken
-        }
-        if [.taken, .read, .processed].contains(job.state) {
-            job = try journal.record(job, job.state) { $0.attempts += 1 }
-            do throws(JobFailure) {
-                job = try produce(job, input: input)
-            } catch {
-                return try quarantine(job, error)
+        do throws(JobFailure) {
+            guard let status = FileStatus.of(input) else {
+                throw JobFailure(reason: IntakeError.Reason.notFound.rawValue, message: "the taken input is missing", stage: .read)
             }
-        }
-        if job.state == .outputWritten {
-            job = try journal.record(job, .archived)
-        }
-        if job.state == .archived { try finishArchive(job) }
-        if job.state == .quarantined { try finishQuarantine(job) }
-    }
-
-    /// read → process → publish. A job that has already been attempted `maxAttempts` times (the daemon died
-    /// in it each time, say in a decoder) is quarantined instead of tried again.
-    private func produce(_ start: JobRecord, input: String) throws(JobFailure) -> JobRecord {
-        var job = start
-        guard job.attempts <= settings.maxAttempts else {
-            throw JobFailure(reason: "repeated_crash", message: "the daemon stopped during this job \(job.attempts - 1) times", stage: .process)
-        }
-        guard let status = FileStatus.of(input) else {
-            throw JobFailure(reason: IntakeError.Reason.notFound.rawValue, message: "the taken input is missing", stage: .read)
-        }
-        guard status.kind == .regular else {
-            throw JobFailure(reason: status.kind == .symlink ? "refused_symlink" : "refused_special_file",
-                             message: "a \(status.kind.rawValue) is not an input; only regular files are read", stage: .take)
-        }
-        let scan = ScanReader.read(URL(fileURLWithPath: input), limits: settings.limits)
-        job = try journaled(job, .read)
-        let sets = try processor.process(JobContext(jobID: job.id, inbox: job.inbox, scan: scan))
-        let folders = try publisher.folders(for: sets, job: job.id)
-        let list = String(decoding: (try? JSONEncoder().encode(folders)) ?? Data("[]".utf8), as: UTF8.self)
-        job = try journaled(job, .processed) { $0.outputs = list }
-        try publisher.publish(sets, to: folders, job: job.id)
-        job = try journaled(job, .outputWritten)
-        log.log(.info, "published", ["job": job.id, "outputs": folders.joined(separator: ",")])
-        return job
-    }
-
-    private func journaled(_ job: JobRecord, _ state: JobState, _ change: (inout JobRecord) -> Void = { _ in }) throws(JobFailure) -> JobRecord {
-        do {
-            return try journal.record(job, state, change)
+            guard status.kind == .regular else {
+                throw JobFailure(reason: status.kind == .symlink ? "refused_symlink" : "refused_special_file",
+                                 message: "a \(status.kind.rawValue) is not an input; only regular files are read", stage: .take)
+            }
+            let probe = try InputProbe.read(input, limits: settings.limits)
+            // Decoded voxels, then a resampled copy per model and the preprocessing's working copies.
+            let estimate = probe.decodedBytes * 3
+            guard estimate <= settings.jobMemoryBytes else {
+                throw JobFailure(reason: IntakeError.Reason.tooLarge.rawValue,
+                                 message: "about \(estimate >> 20) MiB to decode and preprocess exceed intake.job_memory_bytes (\(settings.jobMemoryBytes >> 20) MiB)",
+                                 stage: .read)
+            }
+            let key = probe.seriesKey ?? "job:\(job.id)"
+            let encoded = String(decoding: (try? JSONEncoder().encode(probe)) ?? Data("{}".utf8), as: UTF8.self)
+            return (key, probe, encoded)
         } catch {
-            throw JobFailure(reason: "journal_failed", message: error.message, stage: .process)
+            try quarantine(job, error)
+            return nil
         }
     }
 
     // MARK: ends
 
-    private func quarantine(_ job: JobRecord, _ failure: JobFailure) throws(SpoolError) {
+    func quarantine(_ job: JobRecord, _ failure: JobFailure) throws(SpoolError) {
         let recorded = try journal.record(job, .quarantined) {
             $0.reason = failure.reason; $0.message = failure.message; $0.stage = failure.stage
         }
@@ -131,7 +115,7 @@ struct JobRunner {
     }
 
     /// Writes error.json into the work folder and renames the folder to `quarantine/<job>/`.
-    private func finishQuarantine(_ job: JobRecord) throws(SpoolError) {
+    func finishQuarantine(_ job: JobRecord) throws(SpoolError) {
         let folder = layout.workFolder(job.id)
         guard FileStatus.of(folder) != nil else { return }
         let record = QuarantineRecord(job: job.id, inbox: job.inbox, source: job.source, file: job.name,
@@ -147,26 +131,41 @@ struct JobRunner {
         try move(folder, to: layout.quarantineFolder(job.id))
     }
 
-    /// Moves the work folder to `archive/<job>/`, or deletes it when so configured.
-    private func finishArchive(_ job: JobRecord) throws(SpoolError) {
+    /// Moves the work folder to `archive/<job>/`, or deletes it when so configured. Series members stay in the
+    /// archive even then, until `series.late_seconds` have passed, so that a late image can re-run the series.
+    func finishArchive(_ job: JobRecord) throws(SpoolError) {
         let folder = layout.workFolder(job.id)
         guard FileStatus.of(folder) != nil else { return }
+        let keepForLateImages = job.groupKey?.hasPrefix("series:") ?? false
         switch settings.archiveMode {
         case .keep: try move(folder, to: layout.archiveFolder(job.id))
-        case .delete: removeTree(folder)
+        case .delete where keepForLateImages: try move(folder, to: layout.archiveFolder(job.id))
+        case .delete:
+            removeTree(folder)
+            try journal.markSwept([job.id])
         }
-        log.log(.info, "archived", ["job": job.id, "mode": settings.archiveMode.rawValue])
+        log.log(.debug, "archived", ["job": job.id, "mode": settings.archiveMode.rawValue])
     }
 
-    /// At start: every unfinished job, and every finished one whose final move was interrupted.
-    func resumeAll() throws(SpoolError) {
-        for job in try journal.unfinished() {
-            log.log(.info, "resuming", ["job": job.id, "state": job.state.rawValue])
-            try run(job)
-        }
+    /// Finished jobs whose final move was interrupted.
+    func finishInterruptedMoves() throws(SpoolError) {
         for id in (try? FileManager.default.contentsOfDirectory(atPath: layout.work)) ?? [] {
             guard JobID.isValid(id), let job = try journal.job(id), job.state.isFinal else { continue }
-            try run(job)
+            if job.state == .archived { try finishArchive(job) }
+            if job.state == .quarantined { try finishQuarantine(job) }
         }
+    }
+
+    /// Deletes archived originals past their retention (and, in delete mode, series members past the late window).
+    func sweepArchive(retentionDays: Double, lateSeconds: Double, now: Date = Date()) throws(SpoolError) {
+        var due: [JobRecord] = []
+        if retentionDays > 0 { due += try journal.archived(before: now.addingTimeInterval(-retentionDays * 86400)) }
+        if settings.archiveMode == .delete {
+            due += try journal.archived(before: now.addingTimeInterval(-lateSeconds), groupPrefix: "series:")
+        }
+        guard !due.isEmpty else { return }
+        for job in due { removeTree(layout.archiveFolder(job.id)) }
+        try journal.markSwept(due.map(\.id))
+        log.log(.info, "swept", ["originals": String(due.count)])
     }
 }

@@ -10,17 +10,25 @@ struct OutputPublisher {
     let layout: SpoolLayout
 
     /// The outbox folder (relative) of each set. UIDs that fail the DICOM grammar never become paths.
+    /// A series split into several volumes (orientations, matrix sizes) gets `<SeriesUID>_2`, `_3`, ... beside it.
     func folders(for sets: [OutputSet], job: String) throws(JobFailure) -> [String] {
-        try sets.enumerated().map { index, set throws(JobFailure) in
+        var used = Set<String>()
+        return try sets.enumerated().map { index, set throws(JobFailure) in
+            var folder: String
             switch (set.studyUID, set.seriesUID) {
             case (nil, nil):
-                return "unassigned/\(job)-\(index)"
+                folder = "unassigned/\(job)-\(index)"
             case let (study, series):
                 guard let study = DicomUID(study), let series = DicomUID(series) else {
                     throw JobFailure(reason: "invalid_uid", message: "StudyInstanceUID or SeriesInstanceUID is missing or not a valid DICOM UID", stage: .output)
                 }
-                return "\(study)/\(series)"
+                folder = "\(study)/\(series)"
             }
+            let base = folder
+            var n = 1
+            while used.contains(folder) { n += 1; folder = "\(base)_\(n)" }
+            used.insert(folder)
+            return folder
         }
     }
 

@@ -8,6 +8,11 @@ public struct SpoolLayout: Sendable {
     public let config: DaemonConfig
     public var work: String { config.state + "/work" }
     public var replayed: String { config.state + "/replayed" }
+    /// Hard links of a run's members, read together as one series; emptied at start.
+    public var runs: String { config.state + "/runs" }
+    /// What the daemon serves (state/models.json), for `medlens status`.
+    public var servedModels: String { config.state + "/" + ServedModels.fileName }
+    public var patientKey: String { config.state + "/patient.key" }
     public var journal: String { config.state + "/journal.sqlite" }
     /// Output is assembled here, then renamed into place; on the outbox's file system by construction.
     public var outboxTemp: String { config.outbox + "/.tmp" }
@@ -17,7 +22,7 @@ public struct SpoolLayout: Sendable {
     /// Creates what is missing and checks that all of it is on one file system.
     public func prepare() throws(SpoolError) {
         let folders = config.inboxes.map(\.path) + [config.outbox, config.quarantine, config.archive, config.state,
-                                                   work, replayed, outboxTemp]
+                                                   work, replayed, runs, outboxTemp]
         for folder in folders {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -35,6 +40,11 @@ public struct SpoolLayout: Sendable {
     func workFolder(_ job: String) -> String { work + "/" + job }
     func quarantineFolder(_ job: String) -> String { config.quarantine + "/" + job }
     func archiveFolder(_ job: String) -> String { config.archive + "/" + job }
+
+    /// Where a job's original is now: in work while unfinished, in the archive once archived.
+    func input(of job: JobRecord) -> String {
+        (job.state == .archived ? archiveFolder(job.id) : workFolder(job.id)) + "/" + job.name
+    }
 }
 
 /// Atomic move of one directory entry; the heart of the spool.
