@@ -37,22 +37,26 @@ struct Classify: ParsableCommand {
     @Option(help: "CPU threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "auto, cpu or cuda (default: the configuration's engine.backend, else auto).")
+    var backend: String?
+
     func run() throws {
         if let threads { CPUBackend.setThreads(threads) }
         let daemonConfig: DaemonConfig? = FileManager.default.fileExists(atPath: config) || model == nil
             ? loadConfig() : nil
+        Engine.backend = try selectBackend(backend ?? daemonConfig?.backend.rawValue ?? BackendPreference.auto.rawValue)
         var settings = daemonConfig?.pipeline ?? PipelineSettings()
         settings.patientKey = .omitted
         if explain { settings.explain = .all }
         let storePath = models ?? daemonConfig?.modelStore ?? "/var/lib/medlens/models"
         let store = ModelStore(root: URL(fileURLWithPath: storePath))
-        let backend = Engine.backend.name
+        let backendName = Engine.backend.name
         var cache: [String: LoadedModel] = [:]
         var refusals: [String] = []
         let provider: (String) -> LoadedModel? = { name in
             if let hit = cache[name] { return hit }
             do {
-                let loaded = try LoadedModel.loadCurrent(name, store: store, backend: backend)
+                let loaded = try LoadedModel.loadCurrent(name, store: store, backend: backendName)
                 cache[name] = loaded
                 return loaded
             } catch {
@@ -64,7 +68,7 @@ struct Classify: ParsableCommand {
         if let model {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: model + "/model.json", isDirectory: &isDirectory) {
-                do { forced = try LoadedModel.load(directory: URL(fileURLWithPath: model), backend: backend) } catch {
+                do { forced = try LoadedModel.load(directory: URL(fileURLWithPath: model), backend: backendName) } catch {
                     fail("cannot load model \(model): \(error)", status: 1)
                 }
             } else {

@@ -89,7 +89,7 @@ private final class TableReader {
         let retention = number("retention_days", in: archive, at: "archive", default: 0, range: 0...36500)
         let level: LogLevel = choice("level", in: log, at: "log", default: .info)
         let store = optionalPath("store", in: models, at: "models") ?? "/var/lib/medlens/models"
-        let backend: BackendChoice = choice("backend", in: engine, at: "engine", default: .auto)
+        let backend: BackendPreference = choice("backend", in: engine, at: "engine", default: .auto)
         let threads = integer("threads", in: engine, at: "engine", default: 0, range: 0...1024)
         var settings = PipelineSettings()
         settings.slices2D = integer("slices_2d", in: pipeline, at: "pipeline", default: 5, range: 1...4096)

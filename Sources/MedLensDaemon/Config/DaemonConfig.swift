@@ -1,4 +1,5 @@
 import Foundation
+import MedEngine
 import MedImaging
 import MedLensCore
 
@@ -15,11 +16,6 @@ public struct InboxConfig: Sendable, Equatable {
 public enum ArchiveMode: String, Sendable, Equatable, CaseIterable {
     case keep
     case delete
-}
-
-/// `[engine] backend`: which compute backend serves the models.
-public enum BackendChoice: String, Sendable, Equatable, CaseIterable {
-    case auto, cpu, cuda
 }
 
 /// `[output] patient`: how findings name the patient.
@@ -66,7 +62,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public var router: Router
     /// The model store: models/<name>/<version>/ with a `current` link each.
     public var modelStore: String
-    public var backend: BackendChoice
+    public var backend: BackendPreference
     /// CPU threads for inference (0: every core).
     public var threads: Int
     public var pipeline: PipelineSettings
@@ -87,7 +83,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public init(inboxes: [InboxConfig], outbox: String, quarantine: String, archive: String, state: String,
                 settleSeconds: Double = 2, maxAttempts: Int = 3, limits: IntakeLimits = .default, jobMemoryBytes: Int = 2 << 30,
                 archiveMode: ArchiveMode = .keep, retentionDays: Double = 0, logLevel: LogLevel = .info,
-                router: Router = Router(rules: []), modelStore: String = "/var/lib/medlens/models", backend: BackendChoice = .auto,
+                router: Router = Router(rules: []), modelStore: String = "/var/lib/medlens/models", backend: BackendPreference = .auto,
                 threads: Int = 0, pipeline: PipelineSettings = PipelineSettings(), patientReference: PatientReferenceMode = .hash,
                 quietSeconds: Double = 10, lateSeconds: Double = 3600,
                 singleImageModalities: [String] = DaemonConfig.projectionModalities, workers: WorkerConfig = WorkerConfig(),

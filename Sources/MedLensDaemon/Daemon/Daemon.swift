@@ -79,14 +79,15 @@ public final class Daemon {
         layout = SpoolLayout(config: config)
         log = Logger(level: config.logLevel)
         self.notifier = notifier
-        let selected = BackendSelection.select(config.backend)
-        guard let name = selected.name else {
-            throw ConfigError(file: source.configFile, issues: [ConfigIssue(keyPath: "engine.backend", line: nil, message: selected.note)])
-        }
-        backend = name
-        log.log(.info, "backend", ["name": name, "why": selected.note])
         if config.threads > 0 { CPUBackend.setThreads(config.threads) }
         try layout.prepare()
+        do {
+            let selected = try EngineBackend.install(config.backend, stateFolder: config.state)
+            backend = selected.backend.name
+            log.log(.info, "backend", ["name": backend, "why": selected.reason])
+        } catch {
+            throw ConfigError(file: source.configFile, issues: [ConfigIssue(keyPath: "engine.backend", line: nil, message: "\(error)")])
+        }
         journal = try Journal(path: layout.journal)
         patientKey = try PatientKeyFile.patientKey(config.patientReference, layout: layout)
         runner = JobRunner(layout: layout, journal: journal, log: log, settings: Self.settings(config))
