@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # docs/examples: overlays of real scans, made by `medlens explain`, shrunk to at most 300 pixels and reduced to a
 # 128-colour palette so that the docs stay small.
-# Needs a release build, ../shared/data and the demonstration packages of train_demo_models.py:
+# The 2D examples use the bundled default models (models/); the volume mosaic and en-face need a 3D OCT model,
+# which the defaults do not include, so they use the demonstration package of train_demo_models.py.
+# Needs a release build, ../shared/data and:
 #   .venv-torch/bin/python tools/explain/train_demo_models.py /tmp/medlens-demo .build/debug/medtrain
 #   tools/explain/make_examples.sh /tmp/medlens-demo
 set -euo pipefail
@@ -12,13 +14,13 @@ DATA=$(cd .. && pwd)/shared/data
 BIN=.build/release/medlens
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-PNEUMONIA=fixtures/explain/pneumonia-small-cnn
+PNEUMONIA=models/chest-pneumonia/current
 
 $BIN explain fixtures/dicom/fo-dicom/CR-MONO1-10-chest --model $PNEUMONIA --out "$OUT/cr"
 $BIN explain fixtures/dicom/fo-dicom/CR-MONO1-10-chest --model $PNEUMONIA --out "$OUT/cr-compat" --compat
-$BIN explain "$DATA/nih-chestxray14/images/00004075_000.png" --model $PNEUMONIA --out "$OUT/nih"
-$BIN explain fixtures/photo/1410_left.jpg --model "$DEMO/odir-demo" --out "$OUT/fundus" --target 3
-$BIN explain fixtures/oct/Willis_B_716_0.vol --model "$DEMO/oct-demo" --out "$OUT/oct" --target 3
+$BIN explain "$DATA/nih-chestxray14/images/00004075_000.png" --model models/chest-nih14/current --out "$OUT/nih" --target 1
+$BIN explain fixtures/photo/1410_left.jpg --model models/fundus-odir8/current --out "$OUT/fundus" --target 3
+$BIN explain fixtures/oct/Willis_B_716_0.vol --model models/oct-kermany4/current --out "$OUT/oct" --target 3
 $BIN explain fixtures/oct/test_volume.vol --model "$DEMO/oct-demo" --out "$OUT/oct-volume" --target 0
 
 .venv-torch/bin/python - "$OUT" docs/examples <<'PY'
@@ -27,10 +29,10 @@ from PIL import Image
 src, dst = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 dst.mkdir(parents=True, exist_ok=True)
 pick = {
-    "cxr-cr-pneumonia-gradcam.png": "cr/Pneumonia-overlay.png",
-    "cxr-cr-pneumonia-gradcam-compat.png": "cr-compat/Pneumonia-overlay.png",
-    "cxr-cr-pneumonia-map.png": "cr/Pneumonia-map.png",
-    "cxr-nih-pneumonia-gradcam.png": "nih/Pneumonia-overlay.png",
+    "cxr-cr-pneumonia-gradcam.png": "cr/pneumonia-overlay.png",
+    "cxr-cr-pneumonia-gradcam-compat.png": "cr-compat/pneumonia-overlay.png",
+    "cxr-cr-pneumonia-map.png": "cr/pneumonia-map.png",
+    "cxr-nih-cardiomegaly-gradcam.png": "nih/Cardiomegaly-overlay.png",
     "fundus-odir-cataract-gradcam.png": "fundus/C-overlay.png",
     "oct-spectralis-bscan-normal-gradcam.png": "oct/v1-NORMAL-overlay.png",
     "oct-volume-mosaic-gradcam.png": "oct-volume/v1-CNV-mosaic.png",
