@@ -39,12 +39,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
         ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // The engine's SIMD convolution kernels (AVX2 / AVX-512, picked at run time); optimised in debug builds too.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // NumPy .npy: the exchange format for volumes, tensors and every test reference.
         .target(name: "NumPyFormat"),
         .target(name: "MedImaging", dependencies: ["CDicom", "CImageCodecs", "NumPyFormat"]),
         .target(
             name: "MedEngine",
-            dependencies: ["COpenBLAS", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["COpenBLAS", "CKernels", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Where a model looked: the Grad-CAM family over the engine's named activations.
         .target(name: "MedExplain", dependencies: ["MedEngine"]),
@@ -77,7 +79,7 @@ let package = Package(
         .testTarget(name: "MedLensCoreTests", dependencies: ["MedLensCore"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
-        .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "MedImaging", "NumPyFormat"]),
+        .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "CKernels", "MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine"]),
         .testTarget(name: "MedTrainKitTests", dependencies: ["MedTrainKit", "MedImaging", "NumPyFormat"]),
     ],

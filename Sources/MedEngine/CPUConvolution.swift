@@ -120,6 +120,13 @@ extension CPUBackend {
                             fuseReLU: Bool) -> Tensor {
         let p = ConvPlan(input: x.shape, weight: weight.shape, geometry: geometry, groups: groups)
         let outShape = [p.n, p.outC] + Array(p.outSize.suffix(geometry.kernel.count))
+        return CPUKernels.convolution(x, weight: weight, bias: bias, plan: p, fuseReLU: fuseReLU, outShape: outShape)
+            ?? gemmConvolution(x, weight: weight, bias: bias, plan: p, fuseReLU: fuseReLU, outShape: outShape)
+    }
+
+    /// im2col + sgemm: the path for CPUs without the SIMD kernels, and their reference in tests.
+    func gemmConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, plan p: ConvPlan, fuseReLU: Bool,
+                         outShape: [Int]) -> Tensor {
         let out = Tensor.uninitialized(outShape)
         // 1×1 stride-1 convolutions of one sample read the input directly: no im2col.
         let direct = p.g.isPointwise && p.groups == 1 && p.chunk == 1

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Visits every pooling window: for each output position of one (sample, channel) plane, the flat input
@@ -35,22 +36,20 @@ extension CPUBackend {
     }
 
     public func maxPool(_ x: Tensor, geometry: WindowGeometry) -> (output: Tensor, argmax: [Int32]) {
+        maxPool(x, geometry: geometry, isa: CPUKernels.isa)
+    }
+
+    func maxPool(_ x: Tensor, geometry: WindowGeometry, isa: ck_isa) -> (output: Tensor, argmax: [Int32]) {
         let (g, inSize, outSize, shape) = pooledShape(x.shape, geometry)
-        let planes = x.shape[0] * x.shape[1], inPlane = inSize.reduce(1, *), outPlane = outSize.reduce(1, *)
+        let planes = x.shape[0] * x.shape[1], outPlane = outSize.reduce(1, *)
         let out = Tensor.uninitialized(shape)
         var argmax = [Int32](repeating: 0, count: out.count)
+        var window = CPUKernels.window(g, input: inSize, output: outSize)
         argmax.withUnsafeMutableBufferPointer { am in
             let amp = am.baseAddress!
             Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
-                for plane in r {
-                    let src = x.ptr + plane * inPlane, dst = out.ptr + plane * outPlane
-                    forEachWindow(inSize: inSize, outSize: outSize, g: g) { o, idx in
-                        var best = -Float.infinity, at = -1
-                        for i in idx where i >= 0 && (at < 0 || src[i] > best || src[i].isNaN) { best = src[i]; at = i }
-                        dst[o] = best
-                        amp[plane * outPlane + o] = Int32(max(at, 0))
-                    }
-                }
+                precondition(ck_max_pool(&window, isa, x.ptr, out.ptr, amp, r.lowerBound, r.upperBound) != 0,
+                             "out of memory")
             }
         }
         return (out, argmax)

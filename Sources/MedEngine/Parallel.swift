@@ -18,4 +18,12 @@ enum Parallel {
             if lo < hi { body(lo..<hi) }
         }
     }
+
+    /// Runs `body(part, parts)` on every core for kernels that split their own work; on the calling thread
+    /// alone (parts = 1) when `cost` is small.
+    static func parts(cost: Int, _ body: (_ part: Int, _ parts: Int) -> Void) {
+        let n = cost < 32_768 ? 1 : cores
+        if n <= 1 { body(0, 1); return }
+        DispatchQueue.concurrentPerform(iterations: n) { body($0, n) }
+    }
 }

@@ -22,6 +22,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Also time Grad-CAM for this many findings (one forward, one backward each) and report its cost relative to one inference.")
     var explain: Int?
     @Flag(name: .long, help: "Print one JSON object.") var json = false
+    @Flag(name: .long, help: "Also time every engine operation (time_by_op in the JSON; a table otherwise).") var profile = false
 
     func validate() throws {
         guard (decode == nil) != (arch == nil) else { throw ValidationError("give either --decode PATH or --arch NAME") }
@@ -38,7 +39,7 @@ struct Bench: ParsableCommand {
         do { model = try ModelZoo.make(arch: arch, inChannels: shape[1], labels: labels) } catch {
             throw ValidationError("\(error)")
         }
-        let result = Benchmark.run(model: model, inputShape: shape, iterations: iterations, train: train)
+        let result = Benchmark.run(model: model, inputShape: shape, iterations: iterations, train: train, profile: profile)
         if let explain {
             guard shape[0] == 1, explain > 0, explain <= labels else {
                 throw ValidationError("--explain needs batch 1 and 1...\(labels) findings")
@@ -54,6 +55,10 @@ struct Bench: ParsableCommand {
             let mode = train ? "training step" : "inference"
             print(String(format: "%@ %@ %@: median %.2f ms (min %.2f, max %.2f), %.1f GFLOP/s, peak RSS %.0f MB",
                          arch, input, mode, result.medianMs, result.minMs, result.maxMs, result.gflops, result.peakRSSMB))
+            for t in result.timeByOp ?? [] {
+                let rate = t.gflops.map { String(format: "%7.1f GFLOP/s", $0) } ?? ""
+                print("  " + t.op.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%8.2f ms %5d calls ", t.ms, t.calls) + rate)
+            }
         }
     }
 

@@ -1,0 +1,66 @@
+import CKernels
+import Foundation
+
+/// The bridge to CKernels, the engine's C SIMD kernels (AVX2 or AVX-512, picked at run time).
+enum CPUKernels {
+    /// The instruction set the kernels use: the best this CPU has, or a lower one named by `MEDENGINE_ISA`
+    /// (`avx512`, `avx2`, `none`). With none, convolutions take im2col + sgemm and pooling a scalar loop.
+    static let isa: ck_isa = {
+        let best = ck_best_isa()
+        let asked: ck_isa? = switch ProcessInfo.processInfo.environment["MEDENGINE_ISA"]?.lowercased() {
+        case "none": CK_ISA_NONE
+        case "avx2": CK_ISA_AVX2
+        case "avx512": CK_ISA_AVX512
+        default: nil
+        }
+        return asked.map { $0.rawValue < best.rawValue ? $0 : best } ?? best
+    }()
+
+    /// Instruction sets this machine can run, for tests.
+    static var available: [ck_isa] {
+        [CK_ISA_NONE, CK_ISA_AVX2, CK_ISA_AVX512].filter { $0.rawValue <= ck_best_isa().rawValue }
+    }
+
+    static func window(_ g: WindowGeometry, input: [Int], output: [Int]) -> ck_window {
+        ck_window(input: triple(input), output: triple(output), kernel: triple(g.kernel), stride: triple(g.stride),
+                  padding: triple(g.padding), dilation: triple(g.dilation))
+    }
+
+    /// Forward convolution on the direct kernels: no im2col matrix; bias and ReLU applied as each tile is
+    /// stored. Nil when the kernels do not cover the shape or the CPU has no AVX2 (then im2col + sgemm).
+    static func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, plan p: ConvPlan, fuseReLU: Bool,
+                            outShape: [Int], isa: ck_isa = isa) -> Tensor? {
+        guard isa != CK_ISA_NONE else { return nil }
+        let g = p.g
+        var shape = ck_conv_shape()
+        shape.batch = Int32(p.n); shape.in_channels = Int32(p.inC); shape.out_channels = Int32(p.outC)
+        shape.groups = Int32(p.groups)
+        shape.input = triple(p.inSize); shape.output = triple(p.outSize)
+        shape.kernel = triple(g.kernel); shape.stride = triple(g.stride)
+        shape.padding = triple(g.padding); shape.dilation = triple(g.dilation)
+        let parts = Parallel.cores
+        var plan = ck_conv_plan()
+        guard ck_conv_plan_init(&plan, &shape, isa, Int32(parts)) != 0 else { return nil }
+        let out = Tensor.uninitialized(outShape)
+        // The same multiply-adds as the GEMM it replaces, so GFLOP/s compare across paths.
+        FLOPCounter.add(2 * Double(p.n * p.outC * p.outPlane) * Double(p.rows))
+        let work = p.n * p.outC * p.outPlane * p.rows
+        withUnsafePointer(to: &plan) { plan in
+            Workspace.with(max(1, plan.pointee.scratch_floats)) { scratch in
+                if plan.pointee.in_place == 0 {
+                    Parallel.parts(cost: x.count) { part, parts in
+                        ck_conv_prepare(plan, x.ptr, scratch, Int32(part), Int32(parts))
+                    }
+                }
+                let image = plan.pointee.in_place != 0 ? UnsafePointer(x.ptr) : UnsafePointer(scratch)
+                Parallel.parts(cost: work) { part, parts in
+                    ck_conv_run(plan, image, weight.ptr, bias.map { UnsafePointer($0.ptr) }, fuseReLU ? 1 : 0, out.ptr,
+                                Int32(part), Int32(parts))
+                }
+            }
+        }
+        return out
+    }
+
+    static func triple(_ v: [Int]) -> (Int32, Int32, Int32) { (Int32(v[0]), Int32(v[1]), Int32(v[2])) }
+}
