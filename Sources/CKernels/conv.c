@@ -156,7 +156,7 @@ static void conv_lanes(const ck_conv_plan *p, int od, int j0, int nr, uint32_t *
 #undef CK_MASK
 #pragma clang attribute pop
 
-ck_isa ck_best_isa(void) {
+static ck_isa detect_isa(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return CK_ISA_NONE;
     const int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, avx = (c >> 28) & 1;
@@ -168,6 +168,17 @@ ck_isa ck_best_isa(void) {
     const int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
     if (avx512f && (lo & 0xE0) == 0xE0) return CK_ISA_AVX512; /* and opmask and ZMM state */
     return avx2 ? CK_ISA_AVX2 : CK_ISA_NONE;
+}
+
+/* cpuid traps to the hypervisor in a VM (tens of microseconds), so it runs once. */
+ck_isa ck_best_isa(void) {
+    static int cached = -1; /* every thread computes the same value, so a relaxed race is harmless */
+    int isa = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (isa < 0) {
+        isa = (int)detect_isa();
+        __atomic_store_n(&cached, isa, __ATOMIC_RELAXED);
+    }
+    return (ck_isa)isa;
 }
 
 static int lanes_per_tile(ck_isa isa) { return isa == CK_ISA_AVX512 ? 16 * 2 : 8 * 2; }

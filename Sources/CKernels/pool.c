@@ -121,3 +121,35 @@ int ck_max_pool(const ck_window *w, ck_isa isa, const float *x, float *y, int32_
     free(rows);
     return 1;
 }
+
+void ck_avg_pool(const ck_window *w, const float *x, float *y, long lo, long hi) {
+    const int iD = w->input[0], iH = w->input[1], iW = w->input[2], oD = w->output[0], oH = w->output[1],
+              oW = w->output[2];
+    const long inPlane = (long)iD * iH * iW, outPlane = (long)oD * oH * oW;
+    const float scale = 1.0f / (float)(w->kernel[0] * w->kernel[1] * w->kernel[2]);
+    for (long plane = lo; plane < hi; plane++) {
+        const float *src = x + plane * inPlane;
+        float *dst = y + plane * outPlane;
+        for (int od = 0; od < oD; od++) {
+            int d0, dn;
+            clip(w, 0, od, &d0, &dn);
+            for (int oh = 0; oh < oH; oh++) {
+                int h0, hn;
+                clip(w, 1, oh, &h0, &hn);
+                for (int ow = 0; ow < oW; ow++) {
+                    int k0, kn;
+                    clip(w, 2, ow, &k0, &kn);
+                    float sum = 0;
+                    for (int kd = d0; kd < d0 + dn; kd++)
+                        for (int kh = h0; kh < h0 + hn; kh++) {
+                            const int id = od * w->stride[0] - w->padding[0] + kd * w->dilation[0];
+                            const int ih = oh * w->stride[1] - w->padding[1] + kh * w->dilation[1];
+                            const float *row = src + ((long)id * iH + ih) * iW + ow * w->stride[2] - w->padding[2];
+                            for (int kw = k0; kw < k0 + kn; kw++) sum += row[kw * w->dilation[2]];
+                        }
+                    *dst++ = sum * scale;
+                }
+            }
+        }
+    }
+}

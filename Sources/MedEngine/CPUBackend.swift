@@ -28,7 +28,10 @@ public struct CPUBackend: Backend {
         precondition(a.count == b.count, "shapes \(a.shape) and \(b.shape) differ")
         let out = Tensor.uninitialized(a.shape)
         let pa = a.ptr, pb = b.ptr, po = out.ptr
-        Parallel.forEach(a.count) { r in for i in r { po[i] = alpha * pa[i] + beta * pb[i] } }
+        Parallel.forEach(a.count) { r in
+            let (x, y, z) = (pa + r.lowerBound, pb + r.lowerBound, po + r.lowerBound)
+            for i in 0..<r.count { z[i] = alpha * x[i] + beta * y[i] }
+        }
         return out
     }
 
@@ -36,7 +39,10 @@ public struct CPUBackend: Backend {
         precondition(a.count == b.count)
         let out = Tensor.uninitialized(a.shape)
         let pa = a.ptr, pb = b.ptr, po = out.ptr
-        Parallel.forEach(a.count) { r in for i in r { po[i] = pa[i] * pb[i] } }
+        Parallel.forEach(a.count) { r in
+            let (x, y, z) = (pa + r.lowerBound, pb + r.lowerBound, po + r.lowerBound)
+            for i in 0..<r.count { z[i] = x[i] * y[i] }
+        }
         return out
     }
 

@@ -64,11 +64,13 @@ extension CPUBackend {
         let px = x.ptr, po = out.ptr
         Parallel.forEach(x.shape[0] * c, cost: plane) { r in
             for job in r {
-                let a = scale.ptr[job % c], b = shift.ptr[job % c], off = job * plane
+                // Offset pointers and a plain 0..<plane loop: indexing with `off + i` keeps Swift's overflow
+                // check in the loop, which stops the vectoriser (measured 4x slower).
+                let a = scale.ptr[job % c], b = shift.ptr[job % c], src = px + job * plane, dst = po + job * plane
                 if fuseReLU {
-                    for i in 0..<plane { po[off + i] = max(px[off + i] * a + b, 0) }
+                    for i in 0..<plane { dst[i] = max(src[i] * a + b, 0) }
                 } else {
-                    for i in 0..<plane { po[off + i] = px[off + i] * a + b }
+                    for i in 0..<plane { dst[i] = src[i] * a + b }
                 }
             }
         }

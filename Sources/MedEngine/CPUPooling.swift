@@ -70,18 +70,11 @@ extension CPUBackend {
 
     public func avgPool(_ x: Tensor, geometry: WindowGeometry) -> Tensor {
         let (g, inSize, outSize, shape) = pooledShape(x.shape, geometry)
-        let planes = x.shape[0] * x.shape[1], inPlane = inSize.reduce(1, *), outPlane = outSize.reduce(1, *)
+        let planes = x.shape[0] * x.shape[1], outPlane = outSize.reduce(1, *)
         let out = Tensor.uninitialized(shape)
-        let scale = 1 / Float(g.kernel.reduce(1, *))
+        var window = CPUKernels.window(g, input: inSize, output: outSize)
         Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
-            for plane in r {
-                let src = x.ptr + plane * inPlane, dst = out.ptr + plane * outPlane
-                forEachWindow(inSize: inSize, outSize: outSize, g: g) { o, idx in
-                    var s: Float = 0
-                    for i in idx where i >= 0 { s += src[i] }
-                    dst[o] = s * scale
-                }
-            }
+            ck_avg_pool(&window, x.ptr, out.ptr, r.lowerBound, r.upperBound)
         }
         return out
     }

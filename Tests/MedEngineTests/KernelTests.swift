@@ -90,6 +90,33 @@ import Testing
         }
     }
 
+    @Test(arguments: pools.indices)
+    func avgPoolMatchesNaiveLoop(_ i: Int) {
+        let c = Self.pools[i]
+        let x = randomTensor(c.0, seed: UInt64(300 + i))
+        let g = WindowGeometry(kernel: c.1, stride: c.2, padding: c.3, dilation: c.4).as3D
+        let y = CPUBackend().avgPool(x, geometry: WindowGeometry(kernel: c.1, stride: c.2, padding: c.3, dilation: c.4))
+        let inSize = spatial3D(x.shape), outSize = g.outputSize(inSize), inPlane = inSize.reduce(1, *)
+        var o = 0, worst: Float = 0
+        for plane in 0..<(x.shape[0] * x.shape[1]) {
+            for od in 0..<outSize[0] { for oh in 0..<outSize[1] { for ow in 0..<outSize[2] {
+                // Padding counts in the divisor (count_include_pad=True).
+                var sum: Float = 0
+                for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
+                    let p = [od * g.stride[0] - g.padding[0] + kd * g.dilation[0],
+                             oh * g.stride[1] - g.padding[1] + kh * g.dilation[1],
+                             ow * g.stride[2] - g.padding[2] + kw * g.dilation[2]]
+                    guard (0..<3).allSatisfy({ p[$0] >= 0 && p[$0] < inSize[$0] }) else { continue }
+                    sum += x[flat: plane * inPlane + (p[0] * inSize[1] + p[1]) * inSize[2] + p[2]]
+                }}}
+                worst = max(worst, abs(y[flat: o] - sum / Float(g.kernel.reduce(1, *))))
+                o += 1
+            }}}
+        }
+        #expect(o == y.count)
+        #expect(worst <= 1e-6)
+    }
+
     /// Every window position visited in (d, h, w) order; the first maximum wins, a NaN beats any number.
     private func naiveMaxPool(_ x: Tensor, _ geometry: WindowGeometry) -> (Tensor, [Int32]) {
         let g = geometry.as3D, inSize = spatial3D(x.shape), outSize = g.outputSize(inSize)

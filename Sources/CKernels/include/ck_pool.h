@@ -22,6 +22,10 @@ typedef struct {
    scalar otherwise. Returns 0 only when out of memory. */
 int ck_max_pool(const ck_window *w, ck_isa isa, const float *x, float *y, int32_t *arg, long lo, long hi);
 
+/* Average pooling of planes [lo, hi): the sum over a window's positions inside the input divided by the whole
+   window's size (PyTorch's count_include_pad=True), summed in (d, h, w) order. */
+void ck_avg_pool(const ck_window *w, const float *x, float *y, long lo, long hi);
+
 #ifdef __cplusplus
 }
 #endif
