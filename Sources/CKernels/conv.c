@@ -1,10 +1,13 @@
 #include "ck_conv.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CK_MAX_TAPS 1024
 #define CK_MAX_STRIDE 8
+#define CK_MAX_GROUP 8
+#define CK_ALIGN64(n) (((n) + 63) & ~(size_t)63)
 
 /* `len` consecutive valid lanes of a tile vector, starting at lane `lane`, stored at output index `dst`. */
 typedef struct {
@@ -35,13 +38,11 @@ static void conv_taps(const ck_conv_plan *p, int *tap) {
 }
 
 /* For the tile of nr positions starting at j0 in output depth slice od: per tap, the lanes whose input position
-   lies inside the input (bit l for lane l). The phase image holds the padding, so there every lane reads. */
-static void conv_lanes(const ck_conv_plan *p, int od, int j0, int nr, uint32_t *lanes) {
+   lies inside the input (bit l for lane l). Returns whether any tap must mask lanes; reading the phase image,
+   which holds the padding, none does. */
+static int conv_lanes(const ck_conv_plan *p, int od, int j0, int nr, uint32_t *lanes) {
     const uint32_t all = nr == 32 ? 0xFFFFFFFFu : (1u << nr) - 1;
-    if (!p->in_place) {
-        for (int t = 0; t < p->taps; t++) lanes[t] = all;
-        return;
-    }
+    if (!p->in_place) return 0;
     const ck_conv_shape *s = &p->s;
     const int oW = s->output[2], np = s->output[1] * oW;
     /* Valid lanes per kernel row (kh) and per kernel column (kw); a tap's lanes are their intersection. */
@@ -62,13 +63,17 @@ static void conv_lanes(const ck_conv_plan *p, int od, int j0, int nr, uint32_t *
         }
         cols[kw] = bits;
     }
-    int t = 0;
+    int t = 0, masked = 0;
     for (int kd = 0; kd < s->kernel[0]; kd++) {
         const int id = od + kd * s->dilation[0] - s->padding[0];
         const uint32_t depth = id >= 0 && id < s->input[0] ? all : 0;
         for (int kh = 0; kh < s->kernel[1]; kh++)
-            for (int kw = 0; kw < s->kernel[2]; kw++) lanes[t++] = depth & rows[kh] & cols[kw];
+            for (int kw = 0; kw < s->kernel[2]; kw++) {
+                lanes[t] = depth & rows[kh] & cols[kw];
+                masked |= lanes[t++] != all;
+            }
     }
+    return masked;
 }
 
 #if defined(__x86_64__)
@@ -223,19 +228,41 @@ int ck_conv_plan_init(ck_conv_plan *p, const ck_conv_shape *s, ck_isa isa, int p
     p->phase_volume = (long)p->q[0] * p->q[1] * p->q[2];
     p->channel_stride = p->phase_volume * p->phases[0] * p->phases[1] * p->phases[2];
     const int nr = lanes_per_tile(isa), mr = rows_per_tile(isa);
+    const int cg = s->in_channels / s->groups, og = s->out_channels / s->groups;
+    const int nph = p->phases[0] * p->phases[1] * p->phases[2];
     p->tiles_per_slice = (s->output[1] * p->q[2] + nr - 1) / nr;
-    const long columns = (long)s->groups * s->batch * s->output[0] * p->tiles_per_slice;
-    const int mblocks = (s->out_channels / s->groups + mr - 1) / mr;
-    /* Enough items that each worker gets several; split output channels only when columns are few. */
-    long want = 4L * parts;
-    p->m_chunks = columns >= want ? 1 : (int)((want + columns - 1) / columns);
-    if (p->m_chunks > mblocks) p->m_chunks = mblocks;
-    p->items = columns * p->m_chunks;
+    const long tiles = (long)s->batch * s->output[0] * p->tiles_per_slice;
+    /* Cache blocking: a chunk of output-channel blocks whose weights fit in ~192 KB, and a group of column
+       tiles whose operands (per channel and phase: the tiles plus the taps' reach) fit in ~256 KB. */
+    int tap[CK_MAX_TAPS], minTap = 0, maxTap = 0, reach = 0;
+    conv_taps(p, tap);
+    for (int t = 0; t < p->taps; t++) {
+        minTap = tap[t] < minTap ? tap[t] : minTap;
+        maxTap = tap[t] > maxTap ? tap[t] : maxTap;
+        const int within = p->in_place ? 0 : (int)(tap[t] % p->phase_volume);
+        reach = within > reach ? within : reach;
+    }
+    if (p->in_place) reach = maxTap - minTap;
+    const int mblocks = (og + mr - 1) / mr;
+    const long weightBytes = 4L * mr * cg * p->taps;
+    p->blocks_per_chunk = (int)(192 * 1024 / weightBytes);
+    p->blocks_per_chunk = p->blocks_per_chunk < 1 ? 1 : p->blocks_per_chunk > mblocks ? mblocks : p->blocks_per_chunk;
+    long perGroup = ((256 * 1024) / (4L * cg * nph) - reach) / nr;
+    p->tiles_per_group = perGroup < 1 ? 1 : perGroup > CK_MAX_GROUP ? CK_MAX_GROUP : (int)perGroup;
+    if (p->tiles_per_group > tiles) p->tiles_per_group = (int)tiles;
+    /* Enough items that every worker gets several (workers take them one at a time): smaller chunks first,
+       then smaller groups. */
+    for (;;) {
+        p->m_chunks = (mblocks + p->blocks_per_chunk - 1) / p->blocks_per_chunk;
+        p->groups_per_channel_group = (tiles + p->tiles_per_group - 1) / p->tiles_per_group;
+        p->items = (long)s->groups * p->groups_per_channel_group * p->m_chunks;
+        if (p->items >= 4L * parts) break;
+        if (p->blocks_per_chunk > 1) p->blocks_per_chunk = (p->blocks_per_chunk + 1) / 2;
+        else if (p->tiles_per_group > 1) p->tiles_per_group = (p->tiles_per_group + 1) / 2;
+        else break;
+    }
     if (!p->in_place) {
         /* Tiles read past their slice into the next channel; the last channel needs this much slack. */
-        int tap[CK_MAX_TAPS], maxTap = 0;
-        conv_taps(p, tap);
-        for (int t = 0; t < p->taps; t++) maxTap = tap[t] > maxTap ? tap[t] : maxTap;
         long lastRead = (long)(s->output[0] - 1) * p->q[1] * p->q[2] + (long)p->tiles_per_slice * nr + maxTap;
         long slack = lastRead > p->channel_stride ? lastRead - p->channel_stride : 0;
         p->scratch_floats = (size_t)((long)s->batch * s->in_channels * p->channel_stride + slack + 16);
@@ -292,13 +319,24 @@ void ck_conv_prepare(const ck_conv_plan *p, const float *x, float *scratch, int 
 }
 
 void ck_conv_run(const ck_conv_plan *p, const float *image, const float *w, const float *bias, int relu, float *y,
-                 int part, int parts) {
+                 long *next_item) {
 #if defined(__x86_64__)
+    /* Operand offset and tap of every reduction row (channel, tap). */
+    const long rows = (long)p->s.in_channels / p->s.groups * p->taps;
     int tap[CK_MAX_TAPS];
-    uint32_t lanes[CK_MAX_TAPS];
-    if (p->isa == CK_ISA_AVX512) run_avx512(p, image, w, bias, relu, y, tap, lanes, part, parts);
-    else if (p->isa == CK_ISA_AVX2) run_avx2(p, image, w, bias, relu, y, tap, lanes, part, parts);
+    conv_taps(p, tap);
+    const size_t bytes = CK_ALIGN64(p->isa == CK_ISA_AVX512 ? run_scratch_avx512(p) : run_scratch_avx2(p));
+    char *scratch = aligned_alloc(64, bytes + CK_ALIGN64(2 * sizeof(int) * rows));
+    if (!scratch) return;
+    int *off = (int *)(scratch + bytes), *tapOf = off + rows;
+    for (long k = 0; k < rows; k++) {
+        off[k] = (int)(k / p->taps * p->channel_stride) + tap[k % p->taps];
+        tapOf[k] = (int)(k % p->taps);
+    }
+    if (p->isa == CK_ISA_AVX512) run_avx512(p, image, w, bias, relu, y, next_item, off, tapOf, scratch);
+    else if (p->isa == CK_ISA_AVX2) run_avx2(p, image, w, bias, relu, y, next_item, off, tapOf, scratch);
+    free(scratch);
 #else
-    (void)p; (void)image; (void)w; (void)bias; (void)relu; (void)y; (void)part; (void)parts;
+    (void)p; (void)image; (void)w; (void)bias; (void)relu; (void)y; (void)next_item;
 #endif
 }

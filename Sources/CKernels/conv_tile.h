@@ -8,41 +8,34 @@
 
 #define CK_NR (CK_VL * CK_NV)
 
-/* One tile: mr output channels x CK_NR positions, reduced over taps (outer) and channels (inner). Tap t reads
-   its operands at b + tap[t] + c*cstride for the lanes set in lanes[t] (bit l of vector v: bit v*CK_VL + l). */
+/* Where one tile's lanes go and which of them each tap reads. */
+typedef struct {
+    const float *b; /* operands of tap 0 (before its offset), channel 0 */
+    float *y;       /* output of channel 0 at the tile's first position */
+    int masked;     /* some tap reads padding in some lane */
+    int nruns[CK_NV];
+    ck_run runs[CK_NV][CK_VL];
+} CK_NAME(tile_info);
+
+/* One tile: mr output channels x CK_NR positions, reduced over the rows k = (channel, tap) in weight order:
+   row k's operands start at b + off[k], and with `masked` only the lanes in masks[tapOf[k]*CK_NV + v] are read.
+   A single flat loop: as nested channel/tap loops LLVM copied every accumulator each pass, and unrolled taps
+   spilled hoisted broadcasts. */
 static inline __attribute__((always_inline)) void CK_NAME(tile)(
-    const int mr, int channels, int kv, const float *a, long lda, const float *b, long cstride, const int *tap,
-    const uint32_t *lanes, float *y, long ldy, const ck_run runs[CK_NV][CK_VL], const int *nruns,
-    const float *bias, int relu) {
+    const int mr, const int masked, int rows, const float *a, long lda, const float *b, const int *off,
+    const int *tapOf, const CK_M *masks, float *y, long ldy, const CK_NAME(tile_info) *info, const float *bias,
+    int relu) {
     CK_V acc[CK_MR][CK_NV];
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < CK_NV; v++) acc[i][v] = CK_ZERO();
-    const uint32_t all = CK_NR == 32 ? 0xFFFFFFFFu : (1u << CK_NR) - 1;
-    for (int t = 0; t < kv; t++) {
-        const uint32_t bits = lanes[t];
-        if (!bits) continue;
-        const float *bp = b + tap[t], *ap = a + t;
-        if (bits == all) {
-            for (int c = 0; c < channels; c++, bp += cstride, ap += kv) {
-                CK_V bv[CK_NV];
-                for (int v = 0; v < CK_NV; v++) bv[v] = CK_LOADU(bp + v * CK_VL);
-                for (int i = 0; i < mr; i++) {
-                    CK_V av = CK_SET1(ap[i * lda]);
-                    for (int v = 0; v < CK_NV; v++) acc[i][v] = CK_FMA(av, bv[v], acc[i][v]);
-                }
-            }
-        } else {
-            /* Edge tiles: lanes whose position falls in the padding read nothing and add zero. */
-            CK_M m[CK_NV];
-            for (int v = 0; v < CK_NV; v++) m[v] = CK_MASK(bits >> (v * CK_VL));
-            for (int c = 0; c < channels; c++, bp += cstride, ap += kv) {
-                CK_V bv[CK_NV];
-                for (int v = 0; v < CK_NV; v++) bv[v] = CK_MLOAD(bp + v * CK_VL, m[v]);
-                for (int i = 0; i < mr; i++) {
-                    CK_V av = CK_SET1(ap[i * lda]);
-                    for (int v = 0; v < CK_NV; v++) acc[i][v] = CK_FMA(av, bv[v], acc[i][v]);
-                }
-            }
+    for (int k = 0; k < rows; k++) {
+        const float *bk = b + off[k];
+        CK_V bv[CK_NV];
+        for (int v = 0; v < CK_NV; v++)
+            bv[v] = masked ? CK_MLOAD(bk + v * CK_VL, masks[tapOf[k] * CK_NV + v]) : CK_LOADU(bk + v * CK_VL);
+        for (int i = 0; i < mr; i++) {
+            CK_V av = CK_SET1(a[i * lda + k]);
+            for (int v = 0; v < CK_NV; v++) acc[i][v] = CK_FMA(av, bv[v], acc[i][v]);
         }
     }
     for (int i = 0; i < mr; i++) {
@@ -51,8 +44,8 @@ static inline __attribute__((always_inline)) void CK_NAME(tile)(
         for (int v = 0; v < CK_NV; v++) {
             CK_V r = CK_ADD(acc[i][v], bi);
             if (relu) r = CK_MAX(r, CK_ZERO());
-            for (int k = 0; k < nruns[v]; k++) {
-                const ck_run *run = &runs[v][k];
+            for (int k = 0; k < info->nruns[v]; k++) {
+                const ck_run *run = &info->runs[v][k];
                 if (run->len == CK_VL) CK_STOREU(row + run->dst, r);
                 else CK_STORE_RUN(row + run->dst, r, run->lane, run->len);
             }
@@ -60,13 +53,14 @@ static inline __attribute__((always_inline)) void CK_NAME(tile)(
     }
 }
 
-/* Expands the tile kernel for each row count, so that every loop above has constant bounds. */
-static void CK_NAME(tile_any)(int mr, int channels, int kv, const float *a, long lda, const float *b, long cstride,
-                              const int *tap, const uint32_t *lanes, float *y, long ldy,
-                              const ck_run runs[CK_NV][CK_VL], const int *nruns, const float *bias, int relu) {
-#define CK_CASE(R)                                                                                          \
-    case R:                                                                                                 \
-        CK_NAME(tile)(R, channels, kv, a, lda, b, cstride, tap, lanes, y, ldy, runs, nruns, bias, relu); \
+/* Expands the tile kernel for each row count and masking, so that every loop above has constant bounds. */
+static void CK_NAME(tile_any)(int mr, int masked, int rows, const float *a, long lda, const float *b, const int *off,
+                              const int *tapOf, const CK_M *masks, float *y, long ldy, const CK_NAME(tile_info) *info,
+                              const float *bias, int relu) {
+#define CK_CASE(R)                                                                                              \
+    case R:                                                                                                     \
+        if (masked) CK_NAME(tile)(R, 1, rows, a, lda, b, off, tapOf, masks, y, ldy, info, bias, relu);          \
+        else CK_NAME(tile)(R, 0, rows, a, lda, b, off, tapOf, masks, y, ldy, info, bias, relu);                 \
         break;
     switch (mr) {
         CK_CASE(1) CK_CASE(2) CK_CASE(3) CK_CASE(4) CK_CASE(5) CK_CASE(6)
@@ -78,49 +72,68 @@ static void CK_NAME(tile_any)(int mr, int channels, int kv, const float *a, long
 #undef CK_CASE
 }
 
+/* Takes work items (a group of column tiles x a chunk of output-channel blocks) from *next until none is left:
+   the chunk's weights stay in L2 while the group's tiles pass, the group's operands while the chunk's blocks do. */
 static void CK_NAME(run)(const ck_conv_plan *p, const float *image, const float *w, const float *bias, int relu,
-                         float *y, int *tap, uint32_t *lanes, int part, int parts) {
+                         float *y, long *next, const int *off, const int *tapOf, void *scratch) {
     const ck_conv_shape *s = &p->s;
     const int cg = s->in_channels / s->groups, og = s->out_channels / s->groups, kv = p->taps;
     const long lda = (long)cg * kv;
-    conv_taps(p, tap);
     const int oD = s->output[0], oH = s->output[1], oW = s->output[2], wq = p->q[2];
     const long slice = (long)p->q[1] * wq, outPlane = (long)oD * oH * oW, outSlice = (long)oH * oW;
-    const int np = oH * wq;
-    const int mblocks = (og + CK_MR - 1) / CK_MR, perChunk = (mblocks + p->m_chunks - 1) / p->m_chunks;
-    const long lo = p->items * part / parts, hi = p->items * (part + 1) / parts;
-    for (long item = lo; item < hi; item++) {
-        long r = item;
-        const int mc = (int)(r % p->m_chunks); r /= p->m_chunks;
-        const int tile = (int)(r % p->tiles_per_slice); r /= p->tiles_per_slice;
-        const int od = (int)(r % oD); r /= oD;
-        const int n = (int)(r % s->batch);
-        const int g = (int)(r / s->batch);
-        const int j0 = tile * CK_NR;
-        /* Which lanes are real outputs (column < oW), and where they go in the compact output. */
-        ck_run runs[CK_NV][CK_VL];
-        int nruns[CK_NV];
-        for (int v = 0; v < CK_NV; v++) {
-            int j = j0 + v * CK_VL, end = j + CK_VL < np ? j + CK_VL : np;
-            nruns[v] = 0;
-            while (j < end) {
-                int oh = j / wq, ow = j % wq;
-                if (ow >= oW) { j += wq - ow; continue; }
-                int len = oW - ow < end - j ? oW - ow : end - j;
-                runs[v][nruns[v]++] = (ck_run){j - (j0 + v * CK_VL), len, oh * oW + ow};
-                j += len;
+    const int np = oH * wq, tps = p->tiles_per_slice;
+    const long tiles = (long)s->batch * oD * tps; /* per group of channels */
+    const int mblocks = (og + CK_MR - 1) / CK_MR;
+    CK_NAME(tile_info) *info = scratch;
+    CK_M *masks = (CK_M *)((char *)scratch + CK_ALIGN64(sizeof(CK_NAME(tile_info)) * p->tiles_per_group));
+    uint32_t *bits = (uint32_t *)(masks + (long)p->tiles_per_group * kv * CK_NV);
+    for (;;) {
+        const long item = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+        if (item >= p->items) break;
+        const int mc = (int)(item % p->m_chunks);
+        const long gi = item / p->m_chunks;
+        const int g = (int)(gi / p->groups_per_channel_group);
+        const long t0 = gi % p->groups_per_channel_group * p->tiles_per_group;
+        const int count = (int)(tiles - t0 < p->tiles_per_group ? tiles - t0 : p->tiles_per_group);
+        for (int k = 0; k < count; k++) {
+            const long t = t0 + k;
+            const int tile = (int)(t % tps), od = (int)(t / tps % oD), n = (int)(t / ((long)tps * oD));
+            const int j0 = tile * CK_NR;
+            CK_NAME(tile_info) *ti = &info[k];
+            /* Which lanes are real outputs (column < oW), and where they go in the compact output. */
+            for (int v = 0; v < CK_NV; v++) {
+                int j = j0 + v * CK_VL, end = j + CK_VL < np ? j + CK_VL : np;
+                ti->nruns[v] = 0;
+                while (j < end) {
+                    int oh = j / wq, ow = j % wq;
+                    if (ow >= oW) { j += wq - ow; continue; }
+                    int len = oW - ow < end - j ? oW - ow : end - j;
+                    ti->runs[v][ti->nruns[v]++] = (ck_run){j - (j0 + v * CK_VL), len, oh * oW + ow};
+                    j += len;
+                }
             }
+            ti->masked = conv_lanes(p, od, j0, CK_NR, bits);
+            if (ti->masked)
+                for (int q = 0; q < kv; q++)
+                    for (int v = 0; v < CK_NV; v++) masks[((long)k * kv + q) * CK_NV + v] = CK_MASK(bits[q] >> (v * CK_VL));
+            ti->b = image + ((long)n * s->in_channels + (long)g * cg) * p->channel_stride + od * slice + j0;
+            ti->y = y + ((long)n * s->out_channels + (long)g * og) * outPlane + od * outSlice;
         }
-        conv_lanes(p, od, j0, CK_NR, lanes);
-        const float *b = image + ((long)n * s->in_channels + (long)g * cg) * p->channel_stride + od * slice + j0;
-        float *yb = y + ((long)n * s->out_channels + (long)g * og) * outPlane + od * outSlice;
-        const int mb1 = (mc + 1) * perChunk < mblocks ? (mc + 1) * perChunk : mblocks;
-        for (int mb = mc * perChunk; mb < mb1; mb++) {
+        const int mb0 = mc * p->blocks_per_chunk;
+        const int mb1 = mb0 + p->blocks_per_chunk < mblocks ? mb0 + p->blocks_per_chunk : mblocks;
+        for (int mb = mb0; mb < mb1; mb++) {
             const int m0 = mb * CK_MR, mr = og - m0 < CK_MR ? og - m0 : CK_MR;
-            CK_NAME(tile_any)(mr, cg, kv, w + ((long)g * og + m0) * lda, lda, b, p->channel_stride, tap, lanes,
-                              yb + m0 * outPlane, outPlane, runs, nruns, bias ? bias + g * og + m0 : 0, relu);
+            const float *a = w + ((long)g * og + m0) * lda, *bm = bias ? bias + g * og + m0 : 0;
+            for (int k = 0; k < count; k++)
+                CK_NAME(tile_any)(mr, info[k].masked, (int)lda, a, lda, info[k].b, off, tapOf, masks + (long)k * kv * CK_NV,
+                                  info[k].y + m0 * outPlane, outPlane, &info[k], bm, relu);
         }
     }
+}
+
+static size_t CK_NAME(run_scratch)(const ck_conv_plan *p) {
+    return CK_ALIGN64(sizeof(CK_NAME(tile_info)) * p->tiles_per_group) +
+           sizeof(CK_M) * p->tiles_per_group * p->taps * CK_NV + sizeof(uint32_t) * p->taps;
 }
 
 #undef CK_NR

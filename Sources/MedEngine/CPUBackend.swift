@@ -107,7 +107,7 @@ func gemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int,
         sgemmSlice(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: slices) { s in
+    WorkerPool.shared.run(parts: slices) { s in
         // Slice boundaries on multiples of 16 columns keep vector stores aligned.
         let lo = (n * s / slices) & ~15, hi = s == slices - 1 ? n : (n * (s + 1) / slices) & ~15
         sgemmSlice(ta, tb, m, hi - lo, k, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)

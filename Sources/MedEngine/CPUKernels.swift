@@ -53,9 +53,13 @@ enum CPUKernels {
                     }
                 }
                 let image = plan.pointee.in_place != 0 ? UnsafePointer(x.ptr) : UnsafePointer(scratch)
-                Parallel.parts(cost: work) { part, parts in
-                    ck_conv_run(plan, image, weight.ptr, bias.map { UnsafePointer($0.ptr) }, fuseReLU ? 1 : 0, out.ptr,
-                                Int32(part), Int32(parts))
+                // Workers take work items from a shared counter until none is left.
+                var next = 0
+                withUnsafeMutablePointer(to: &next) { next in
+                    Parallel.parts(cost: work) { _, _ in
+                        ck_conv_run(plan, image, weight.ptr, bias.map { UnsafePointer($0.ptr) }, fuseReLU ? 1 : 0,
+                                    out.ptr, next)
+                    }
                 }
             }
         }

@@ -41,12 +41,15 @@ typedef struct {
     int in_place;           /* tiles read the input itself (stride 1, output as wide as the input) */
     int taps;               /* kernel volume */
     int tiles_per_slice;    /* column tiles over one output depth slice */
-    int m_chunks;           /* output-channel chunks per column tile (to give every worker work) */
-    long items;             /* groups x batch x output depth x tiles x m_chunks */
+    int tiles_per_group;    /* column tiles per work item */
+    long groups_per_channel_group; /* tile groups over batch x output depth x tiles_per_slice */
+    int blocks_per_chunk;   /* output-channel blocks per work item */
+    int m_chunks;           /* chunks over one channel group's output channels */
+    long items;             /* channel groups x tile groups x m_chunks */
     size_t scratch_floats;  /* phase image size (0 when in place) */
 } ck_conv_plan;
 
-/* Plans a convolution for `parts` workers. Returns 0 (and leaves the plan unusable) when the kernels do not
+/* Plans a convolution for `parts` workers (it sizes the work items). Returns 0 (and leaves the plan unusable) when the kernels do not
    cover it: no supported ISA, strides over 8, kernels over 64 wide or over 1024 taps. */
 int ck_conv_plan_init(ck_conv_plan *plan, const ck_conv_shape *shape, ck_isa isa, int parts);
 
@@ -54,9 +57,10 @@ int ck_conv_plan_init(ck_conv_plan *plan, const ck_conv_shape *shape, ck_isa isa
 void ck_conv_prepare(const ck_conv_plan *plan, const float *x, float *scratch, int part, int parts);
 
 /* y = conv(x, w) + bias (may be NULL), then ReLU when relu != 0; `image` is the phase image (or x when in
-   place). y is N x O x output, fully written. Worker `part` of `parts`. */
+   place). y is N x O x output, fully written once every worker has returned. Workers take items from
+   *next_item (zero before the first starts) until none is left, so a worker the OS delays takes fewer. */
 void ck_conv_run(const ck_conv_plan *plan, const float *image, const float *w, const float *bias, int relu,
-                 float *y, int part, int parts);
+                 float *y, long *next_item);
 
 #ifdef __cplusplus
 }
