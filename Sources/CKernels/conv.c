@@ -229,27 +229,38 @@ int ck_conv_plan_init(ck_conv_plan *p, const ck_conv_shape *s, ck_isa isa, int p
     p->channel_stride = p->phase_volume * p->phases[0] * p->phases[1] * p->phases[2];
     const int nr = lanes_per_tile(isa), mr = rows_per_tile(isa);
     const int cg = s->in_channels / s->groups, og = s->out_channels / s->groups;
-    const int nph = p->phases[0] * p->phases[1] * p->phases[2];
     p->tiles_per_slice = (s->output[1] * p->q[2] + nr - 1) / nr;
     const long tiles = (long)s->batch * s->output[0] * p->tiles_per_slice;
-    /* Cache blocking: a chunk of output-channel blocks whose weights fit in ~192 KB, and a group of column
-       tiles whose operands (per channel and phase: the tiles plus the taps' reach) fit in ~256 KB. */
-    int tap[CK_MAX_TAPS], minTap = 0, maxTap = 0, reach = 0;
-    conv_taps(p, tap);
-    for (int t = 0; t < p->taps; t++) {
-        minTap = tap[t] < minTap ? tap[t] : minTap;
-        maxTap = tap[t] > maxTap ? tap[t] : maxTap;
-        const int within = p->in_place ? 0 : (int)(tap[t] % p->phase_volume);
-        reach = within > reach ? within : reach;
+    /* How far, within one depth slice, a tile's taps reach past its positions. */
+    long span = (long)(s->kernel[1] - 1) * s->dilation[1] * p->q[2] + (s->kernel[2] - 1) * s->dilation[2];
+    int maxTap = 0;
+    if (!p->in_place) {
+        int tap[CK_MAX_TAPS];
+        conv_taps(p, tap);
+        span = 0;
+        for (int t = 0; t < p->taps; t++) {
+            const long within = tap[t] % p->phase_volume % ((long)p->q[1] * p->q[2]);
+            span = within > span ? within : span;
+            maxTap = tap[t] > maxTap ? tap[t] : maxTap;
+        }
     }
-    if (p->in_place) reach = maxTap - minTap;
     const int mblocks = (og + mr - 1) / mr;
-    const long weightBytes = 4L * mr * cg * p->taps;
-    p->blocks_per_chunk = (int)(192 * 1024 / weightBytes);
-    p->blocks_per_chunk = p->blocks_per_chunk < 1 ? 1 : p->blocks_per_chunk > mblocks ? mblocks : p->blocks_per_chunk;
-    long perGroup = ((256 * 1024) / (4L * cg * nph) - reach) / nr;
+    /* Reduction chunks whose weights, for one block of output channels, fit in L1 (~16 KB); a chunk of
+       output-channel blocks per item; a group of column tiles whose operands, per channel, cover the kernel's
+       depth taps (and stride phases) x (the tiles plus the rows the taps reach), to stay in L2 (~256 KB). */
+    const long rows = (long)cg * p->taps, kc = 2048 / mr;
+    const long chunks = rows <= kc * 3 / 2 ? 1 : (rows + kc - 1) / kc;
+    p->k_chunk = (int)((rows + chunks - 1) / chunks);
+    const int nphHW = p->phases[1] * p->phases[2];
+    const long perChannel = (256 * 1024) / (4L * cg * s->kernel[0] * nphHW);
+    /* (A small image's whole channel may be less than that.) */
+    long perGroup = 4L * cg * p->channel_stride <= 256 * 1024 ? CK_MAX_GROUP : (perChannel - span) / nr;
     p->tiles_per_group = perGroup < 1 ? 1 : perGroup > CK_MAX_GROUP ? CK_MAX_GROUP : (int)perGroup;
     if (p->tiles_per_group > tiles) p->tiles_per_group = (int)tiles;
+    /* Running sums of a chunked reduction: blocks x tiles tiles of 1 KB, at most 64 KB. */
+    p->blocks_per_chunk = chunks == 1 ? mblocks : 64 / p->tiles_per_group;
+    if (p->blocks_per_chunk > mblocks) p->blocks_per_chunk = mblocks;
+    if (p->blocks_per_chunk < 1) p->blocks_per_chunk = 1;
     /* Enough items that every worker gets several (workers take them one at a time): smaller chunks first,
        then smaller groups. */
     for (;;) {

@@ -20,14 +20,18 @@ typedef struct {
 /* One tile: mr output channels x CK_NR positions, reduced over the rows k = (channel, tap) in weight order:
    row k's operands start at b + off[k], and with `masked` only the lanes in masks[tapOf[k]*CK_NV + v] are read.
    A single flat loop: as nested channel/tap loops LLVM copied every accumulator each pass, and unrolled taps
-   spilled hoisted broadcasts. */
+   spilled hoisted broadcasts. A reduction split into chunks (`mode` 1 first, 2 middle, 3 last; 0 whole) sums
+   each chunk from zero and adds it to `partial` (mr x CK_NR): blocked summation, whose rounding error grows
+   with the chunk length and the chunk count rather than with the whole reduction's length. The last chunk
+   adds the bias and stores. */
 static inline __attribute__((always_inline)) void CK_NAME(tile)(
-    const int mr, const int masked, int rows, const float *a, long lda, const float *b, const int *off,
-    const int *tapOf, const CK_M *masks, float *y, long ldy, const CK_NAME(tile_info) *info, const float *bias,
-    int relu) {
+    const int mr, const int masked, const int mode, int rows, const float *a, long lda, const float *b,
+    const int *off, const int *tapOf, const CK_M *masks, float *y, long ldy, const CK_NAME(tile_info) *info,
+    const float *bias, int relu, float *partial) {
     CK_V acc[CK_MR][CK_NV];
     for (int i = 0; i < mr; i++)
-        for (int v = 0; v < CK_NV; v++) acc[i][v] = CK_ZERO();
+        for (int v = 0; v < CK_NV; v++)
+            acc[i][v] = CK_ZERO();
     for (int k = 0; k < rows; k++) {
         const float *bk = b + off[k];
         CK_V bv[CK_NV];
@@ -37,6 +41,14 @@ static inline __attribute__((always_inline)) void CK_NAME(tile)(
             CK_V av = CK_SET1(a[i * lda + k]);
             for (int v = 0; v < CK_NV; v++) acc[i][v] = CK_FMA(av, bv[v], acc[i][v]);
         }
+    }
+    if (mode >= 2)
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < CK_NV; v++) acc[i][v] = CK_ADD(acc[i][v], CK_LOADU(partial + i * CK_NR + v * CK_VL));
+    if (mode == 1 || mode == 2) {
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < CK_NV; v++) CK_STOREU(partial + i * CK_NR + v * CK_VL, acc[i][v]);
+        return;
     }
     for (int i = 0; i < mr; i++) {
         CK_V bi = CK_SET1(bias ? bias[i] : 0.0f);
@@ -53,14 +65,22 @@ static inline __attribute__((always_inline)) void CK_NAME(tile)(
     }
 }
 
-/* Expands the tile kernel for each row count and masking, so that every loop above has constant bounds. */
-static void CK_NAME(tile_any)(int mr, int masked, int rows, const float *a, long lda, const float *b, const int *off,
-                              const int *tapOf, const CK_M *masks, float *y, long ldy, const CK_NAME(tile_info) *info,
-                              const float *bias, int relu) {
+/* Expands the tile kernel for each row count, masking and chunk mode, so that every loop above has constant
+   bounds. */
+static void CK_NAME(tile_any)(int mr, int masked, int mode, int rows, const float *a, long lda, const float *b,
+                              const int *off, const int *tapOf, const CK_M *masks, float *y, long ldy,
+                              const CK_NAME(tile_info) *info, const float *bias, int relu, float *partial) {
+#define CK_TILE(R, M, C) CK_NAME(tile)(R, M, C, rows, a, lda, b, off, tapOf, masks, y, ldy, info, bias, relu, partial)
+#define CK_MODES(R, M)                                                                                          \
+    switch (mode) {                                                                                             \
+    case 0: CK_TILE(R, M, 0); break;                                                                            \
+    case 1: CK_TILE(R, M, 1); break;                                                                            \
+    case 2: CK_TILE(R, M, 2); break;                                                                            \
+    default: CK_TILE(R, M, 3); break;                                                                           \
+    }
 #define CK_CASE(R)                                                                                              \
     case R:                                                                                                     \
-        if (masked) CK_NAME(tile)(R, 1, rows, a, lda, b, off, tapOf, masks, y, ldy, info, bias, relu);          \
-        else CK_NAME(tile)(R, 0, rows, a, lda, b, off, tapOf, masks, y, ldy, info, bias, relu);                 \
+        if (masked) { CK_MODES(R, 1) } else { CK_MODES(R, 0) }                                                  \
         break;
     switch (mr) {
         CK_CASE(1) CK_CASE(2) CK_CASE(3) CK_CASE(4) CK_CASE(5) CK_CASE(6)
@@ -70,10 +90,13 @@ static void CK_NAME(tile_any)(int mr, int masked, int rows, const float *a, long
     default: break;
     }
 #undef CK_CASE
+#undef CK_MODES
+#undef CK_TILE
 }
 
-/* Takes work items (a group of column tiles x a chunk of output-channel blocks) from *next until none is left:
-   the chunk's weights stay in L2 while the group's tiles pass, the group's operands while the chunk's blocks do. */
+/* Takes work items (a group of column tiles x a chunk of output-channel blocks) from *next until none is left.
+   Within an item the reduction runs in chunks of rows: a block's weights for one chunk stay in L1 while the
+   group's tiles pass, and the group's operands for that chunk in L2 while the blocks do. */
 static void CK_NAME(run)(const ck_conv_plan *p, const float *image, const float *w, const float *bias, int relu,
                          float *y, long *next, const int *off, const int *tapOf, void *scratch) {
     const ck_conv_shape *s = &p->s;
@@ -87,6 +110,8 @@ static void CK_NAME(run)(const ck_conv_plan *p, const float *image, const float 
     CK_NAME(tile_info) *info = scratch;
     CK_M *masks = (CK_M *)((char *)scratch + CK_ALIGN64(sizeof(CK_NAME(tile_info)) * p->tiles_per_group));
     uint32_t *bits = (uint32_t *)(masks + (long)p->tiles_per_group * kv * CK_NV);
+    float *partials = (float *)((char *)bits + CK_ALIGN64(sizeof(uint32_t) * kv));
+    const int chunks = (int)((lda + p->k_chunk - 1) / p->k_chunk);
     for (;;) {
         const long item = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
         if (item >= p->items) break;
@@ -121,19 +146,27 @@ static void CK_NAME(run)(const ck_conv_plan *p, const float *image, const float 
         }
         const int mb0 = mc * p->blocks_per_chunk;
         const int mb1 = mb0 + p->blocks_per_chunk < mblocks ? mb0 + p->blocks_per_chunk : mblocks;
-        for (int mb = mb0; mb < mb1; mb++) {
-            const int m0 = mb * CK_MR, mr = og - m0 < CK_MR ? og - m0 : CK_MR;
-            const float *a = w + ((long)g * og + m0) * lda, *bm = bias ? bias + g * og + m0 : 0;
-            for (int k = 0; k < count; k++)
-                CK_NAME(tile_any)(mr, info[k].masked, (int)lda, a, lda, info[k].b, off, tapOf, masks + (long)k * kv * CK_NV,
-                                  info[k].y + m0 * outPlane, outPlane, &info[k], bm, relu);
+        for (int c = 0; c < chunks; c++) {
+            const long k0 = (long)c * p->k_chunk;
+            const int rows = (int)(lda - k0 < p->k_chunk ? lda - k0 : p->k_chunk);
+            const int mode = chunks == 1 ? 0 : c == 0 ? 1 : c == chunks - 1 ? 3 : 2;
+            for (int mb = mb0; mb < mb1; mb++) {
+                const int m0 = mb * CK_MR, mr = og - m0 < CK_MR ? og - m0 : CK_MR;
+                const float *a = w + ((long)g * og + m0) * lda + k0, *bm = bias ? bias + g * og + m0 : 0;
+                for (int k = 0; k < count; k++)
+                    CK_NAME(tile_any)(mr, info[k].masked, mode, rows, a, lda, info[k].b, off + k0, tapOf + k0,
+                                      masks + (long)k * kv * CK_NV, info[k].y + m0 * outPlane, outPlane, &info[k], bm,
+                                      relu, partials + ((long)(mb - mb0) * count + k) * CK_MR * CK_NR);
+            }
         }
     }
 }
 
 static size_t CK_NAME(run_scratch)(const ck_conv_plan *p) {
+    const long lda = (long)p->s.in_channels / p->s.groups * p->taps;
+    const size_t partials = lda > p->k_chunk ? sizeof(float) * p->blocks_per_chunk * p->tiles_per_group * CK_MR * CK_NR : 0;
     return CK_ALIGN64(sizeof(CK_NAME(tile_info)) * p->tiles_per_group) +
-           sizeof(CK_M) * p->tiles_per_group * p->taps * CK_NV + sizeof(uint32_t) * p->taps;
+           sizeof(CK_M) * p->tiles_per_group * p->taps * CK_NV + CK_ALIGN64(sizeof(uint32_t) * p->taps) + partials;
 }
 
 #undef CK_NR

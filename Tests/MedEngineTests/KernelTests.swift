@@ -24,7 +24,10 @@ import Testing
         (2, 8, 12, 1, [4, 7, 6], [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1], true, true),    // 3×3×3
         (1, 8, 16, 1, [5, 8, 8], [1, 1, 1], [2, 2, 2], [0, 0, 0], [1, 1, 1], false, false),  // 3D shortcut
         (1, 4, 6, 2, [5, 6, 7], [2, 3, 2], [2, 1, 3], [1, 0, 1], [1, 2, 1], true, false),    // 3D mixed
-        (1, 300, 10, 1, [6, 6], [3, 3], [1, 1], [1, 1], [1, 1], true, false),     // long reduction (K = 2700)
+        // Reductions long enough to run in chunks with running sums: in place, strided, 3D.
+        (1, 300, 10, 1, [6, 6], [3, 3], [1, 1], [1, 1], [1, 1], true, false),
+        (2, 128, 20, 1, [9, 11], [3, 3], [2, 2], [1, 1], [1, 1], true, true),
+        (1, 64, 17, 1, [4, 6, 5], [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1], false, true),
     ]
 
     @Test(arguments: convolutions.indices)

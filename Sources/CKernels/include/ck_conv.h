@@ -44,6 +44,7 @@ typedef struct {
     int tiles_per_group;    /* column tiles per work item */
     long groups_per_channel_group; /* tile groups over batch x output depth x tiles_per_slice */
     int blocks_per_chunk;   /* output-channel blocks per work item */
+    int k_chunk;            /* reduction rows (channel x tap) per pass over an item's tiles */
     int m_chunks;           /* chunks over one channel group's output channels */
     long items;             /* channel groups x tile groups x m_chunks */
     size_t scratch_floats;  /* phase image size (0 when in place) */
