@@ -281,47 +281,48 @@ int ck_conv_plan_init(ck_conv_plan *p, const ck_conv_shape *s, ck_isa isa, int p
     return 1;
 }
 
+/* One row of the phase image: columns zw of phase value vw read input column zw*stride + vw - padding, the
+   columns outside the input are padding. */
+static void phase_row(const float *line, int iW, int stride, int vw, int pad, int qw, float *dst) {
+    const int off = vw - pad;
+    int zlo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int zhi = iW - 1 - off < 0 ? 0 : (iW - 1 - off) / stride + 1;
+    if (zlo > qw) zlo = qw;
+    if (zhi > qw) zhi = qw;
+    if (zhi < zlo) zhi = zlo;
+    memset(dst, 0, sizeof(float) * zlo);
+    if (stride == 1) memcpy(dst + zlo, line + zlo + off, sizeof(float) * (zhi - zlo));
+    else
+        for (int z = zlo; z < zhi; z++) dst[z] = line[z * stride + off];
+    memset(dst + zhi, 0, sizeof(float) * (qw - zhi));
+}
+
 void ck_conv_prepare(const ck_conv_plan *p, const float *x, float *scratch, int part, int parts) {
     const ck_conv_shape *s = &p->s;
     int value[3][CK_MAX_STRIDE]; /* kept phase index -> stride phase value */
     for (int d = 0; d < 3; d++)
         for (int v = 0; v < s->stride[d]; v++)
             if (p->phase_of[d][v] >= 0) value[d][p->phase_of[d][v]] = v;
-    const int nph = p->phases[0] * p->phases[1] * p->phases[2];
     const int qd = p->q[0], qh = p->q[1], qw = p->q[2];
     const int iD = s->input[0], iH = s->input[1], iW = s->input[2];
-    /* One row of the phase image (qw floats) per (sample, channel, phase, depth, height). */
-    const long rows = (long)s->batch * s->in_channels * nph * qd * qh;
-    const long lo = rows * part / parts, hi = rows * (part + 1) / parts;
-    for (long r = lo; r < hi; r++) {
-        long rest = r;
-        const int zh = (int)(rest % qh); rest /= qh;
-        const int zd = (int)(rest % qd); rest /= qd;
-        const int ph = (int)(rest % nph);
-        const long plane = rest / nph; /* sample * channels + channel */
-        const int vd = value[0][ph / (p->phases[1] * p->phases[2])], vh = value[1][ph / p->phases[2] % p->phases[1]],
-                  vw = value[2][ph % p->phases[2]];
-        float *dst = scratch + plane * p->channel_stride + ph * p->phase_volume + ((long)zd * qh + zh) * qw;
-        const int id = zd * s->stride[0] + vd - s->padding[0], ih = zh * s->stride[1] + vh - s->padding[1];
-        if (id < 0 || id >= iD || ih < 0 || ih >= iH) {
-            memset(dst, 0, sizeof(float) * qw);
-            continue;
-        }
-        const float *line = x + (plane * iD + id) * (long)iH * iW + (long)ih * iW;
-        const int sw = s->stride[2], off = vw - s->padding[2];
-        /* Columns zw with 0 <= zw*sw + off < iW come from the input; the rest are padding. */
-        int zlo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-        int zhi = iW - 1 - off < 0 ? 0 : (iW - 1 - off) / sw + 1;
-        if (zlo > qw) zlo = qw;
-        if (zhi > qw) zhi = qw;
-        if (zhi < zlo) zhi = zlo;
-        memset(dst, 0, sizeof(float) * zlo);
-        if (sw == 1) {
-            memcpy(dst + zlo, line + zlo + off, sizeof(float) * (zhi - zlo));
-        } else {
-            for (int z = zlo; z < zhi; z++) dst[z] = line[z * sw + off];
-        }
-        memset(dst + zhi, 0, sizeof(float) * (qw - zhi));
+    const long planes = (long)s->batch * s->in_channels; /* sample x channel */
+    const long lo = planes * part / parts, hi = planes * (part + 1) / parts;
+    for (long plane = lo; plane < hi; plane++) {
+        const float *src = x + plane * iD * (long)iH * iW;
+        float *dst = scratch + plane * p->channel_stride;
+        for (int pd = 0; pd < p->phases[0]; pd++)
+            for (int ph = 0; ph < p->phases[1]; ph++)
+                for (int pw = 0; pw < p->phases[2]; pw++, dst += p->phase_volume)
+                    for (int zd = 0; zd < qd; zd++) {
+                        const int id = zd * s->stride[0] + value[0][pd] - s->padding[0];
+                        for (int zh = 0; zh < qh; zh++) {
+                            const int ih = zh * s->stride[1] + value[1][ph] - s->padding[1];
+                            float *row = dst + ((long)zd * qh + zh) * qw;
+                            if (id < 0 || id >= iD || ih < 0 || ih >= iH) memset(row, 0, sizeof(float) * qw);
+                            else phase_row(src + ((long)id * iH + ih) * iW, iW, s->stride[2], value[2][pw],
+                                           s->padding[2], qw, row);
+                        }
+                    }
     }
     if (part == parts - 1) {
         const size_t used = (size_t)s->batch * s->in_channels * p->channel_stride;
