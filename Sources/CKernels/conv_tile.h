@@ -153,10 +153,21 @@ static void CK_NAME(run)(const ck_conv_plan *p, const float *image, const float 
             for (int mb = mb0; mb < mb1; mb++) {
                 const int m0 = mb * CK_MR, mr = og - m0 < CK_MR ? og - m0 : CK_MR;
                 const float *a = w + ((long)g * og + m0) * lda + k0, *bm = bias ? bias + g * og + m0 : 0;
-                for (int k = 0; k < count; k++)
+                /* The weights of the next block (or chunk) come from memory the first time: fetch them while
+                   this block's tiles run. */
+                const int lastBlock = mb + 1 == mb1, lastChunk = c + 1 == chunks;
+                const float *nextA = lastBlock ? (lastChunk ? 0 : w + ((long)g * og + mb0 * CK_MR) * lda + k0 + rows)
+                                               : a + CK_MR * lda;
+                const int nextRows = lastBlock ? (int)(lda - k0 - rows < p->k_chunk ? lda - k0 - rows : p->k_chunk) : rows;
+                const int lines = (nextRows * 4 + 63) / 64;
+                for (int k = 0; k < count; k++) {
+                    if (nextA)
+                        for (int l = k * lines * CK_MR / count; l < (k + 1) * lines * CK_MR / count; l++)
+                            __builtin_prefetch(nextA + (l / lines) * lda + (l % lines) * 16, 0, 2);
                     CK_NAME(tile_any)(mr, info[k].masked, mode, rows, a, lda, info[k].b, off + k0, tapOf + k0,
                                       masks + (long)k * kv * CK_NV, info[k].y + m0 * outPlane, outPlane, &info[k], bm,
                                       relu, partials + ((long)(mb - mb0) * count + k) * CK_MR * CK_NR);
+                }
             }
         }
     }
