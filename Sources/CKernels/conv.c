@@ -1,4 +1,5 @@
 #include "ck_conv.h"
+#include "ck_winograd.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -103,7 +104,38 @@ static int conv_lanes(const ck_conv_plan *p, int od, int j0, int nr, uint32_t *l
 #define CK_MASK(bits)                                                                                      \
     _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)(bits)), _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128)), \
                        _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128))
+#define CK_SUB(a, b) _mm256_sub_ps((a), (b))
 #include "conv_tile.h"
+
+static inline __m256i first_lanes_avx2(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Lanes l = p[2l + phase], l < 8, reading only elements lo <= e < hi of p. */
+static inline __m256 strided2_avx2(const float *p, int phase, int lo, int hi) {
+    const __m256i e = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i l0 = _mm256_set1_epi32(lo), h0 = _mm256_set1_epi32(hi), eight = _mm256_set1_epi32(8);
+    const __m256i m0 = _mm256_andnot_si256(_mm256_cmpgt_epi32(l0, e), _mm256_cmpgt_epi32(h0, e));
+    const __m256i e1 = _mm256_add_epi32(e, eight);
+    const __m256i m1 = _mm256_andnot_si256(_mm256_cmpgt_epi32(l0, e1), _mm256_cmpgt_epi32(h0, e1));
+    const __m256 a = _mm256_maskload_ps(p, m0), b = _mm256_maskload_ps(p + 8, m1);
+    const __m256 pair = phase ? _mm256_shuffle_ps(a, b, 0xDD) : _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pair), 0xD8));
+}
+
+static inline void store_first_avx2(float *p, __m256 v, int n) {
+    if (n >= 8) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, first_lanes_avx2(n), v);
+}
+
+/* a0 b0 a1 b1 ... a7 b7 at p, the first n floats. */
+static inline void store_pair_avx2(float *p, __m256 a, __m256 b, int n) {
+    const __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
+    const __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
+    store_first_avx2(p, first, n);
+    if (n > 8) store_first_avx2(p + 8, second, n - 8);
+}
+#include "winograd.h"
 #undef CK_NAME
 #undef CK_VL
 #undef CK_MR
@@ -116,6 +148,7 @@ static int conv_lanes(const ck_conv_plan *p, int od, int j0, int nr, uint32_t *l
 #undef CK_SET1
 #undef CK_FMA
 #undef CK_ADD
+#undef CK_SUB
 #undef CK_MAX
 #undef CK_STOREU
 #undef CK_STORE_RUN
@@ -142,7 +175,34 @@ static int conv_lanes(const ck_conv_plan *p, int od, int j0, int nr, uint32_t *l
     _mm512_mask_storeu_ps((p), (__mmask16)((1u << (len)) - 1),                                         \
                           _mm512_maskz_compress_ps((__mmask16)(((1u << (len)) - 1) << (lane)), (v)))
 #define CK_MASK(bits) ((__mmask16)((bits) & 0xFFFF))
+#define CK_SUB(a, b) _mm512_sub_ps((a), (b))
 #include "conv_tile.h"
+
+/* Lanes l = p[2l + phase], l < 16, reading only elements lo <= e < hi of p. */
+static inline __m512 strided2_avx512(const float *p, int phase, int lo, int hi) {
+    lo = lo < 0 ? 0 : lo > 32 ? 32 : lo;
+    hi = hi < 0 ? 0 : hi > 32 ? 32 : hi;
+    const uint32_t upto = hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1, below = lo >= 32 ? 0xFFFFFFFFu : (1u << lo) - 1;
+    const uint32_t bits = upto & ~below;
+    const __m512i idx = phase ? _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+                              : _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)bits, p), idx,
+                                  _mm512_maskz_loadu_ps((__mmask16)(bits >> 16), p + 16));
+}
+
+static inline void store_first_avx512(float *p, __m512 v, int n) {
+    if (n >= 16) _mm512_storeu_ps(p, v);
+    else _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v);
+}
+
+/* a0 b0 a1 b1 ... a15 b15 at p, the first n floats. */
+static inline void store_pair_avx512(float *p, __m512 a, __m512 b, int n) {
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    store_first_avx512(p, _mm512_permutex2var_ps(a, lo, b), n);
+    if (n > 16) store_first_avx512(p + 16, _mm512_permutex2var_ps(a, hi, b), n - 16);
+}
+#include "winograd.h"
 #undef CK_NAME
 #undef CK_VL
 #undef CK_MR
@@ -155,6 +215,7 @@ static int conv_lanes(const ck_conv_plan *p, int od, int j0, int nr, uint32_t *l
 #undef CK_SET1
 #undef CK_FMA
 #undef CK_ADD
+#undef CK_SUB
 #undef CK_MAX
 #undef CK_STOREU
 #undef CK_STORE_RUN
@@ -350,5 +411,71 @@ void ck_conv_run(const ck_conv_plan *p, const float *image, const float *w, cons
     free(scratch);
 #else
     (void)p; (void)image; (void)w; (void)bias; (void)relu; (void)y; (void)next_item;
+#endif
+}
+
+/* Winograd F(2x2, 3x3): weights G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+int ck_winograd_plan_init(ck_winograd_plan *p, const ck_conv_shape *s, ck_isa isa, int parts) {
+    memset(p, 0, sizeof *p);
+    if (isa == CK_ISA_NONE || isa > ck_best_isa() || s->groups != 1) return 0;
+    const int kD = s->kernel[0];
+    if (s->kernel[1] != 3 || s->kernel[2] != 3 || (kD != 1 && kD != 3) || s->padding[0] != kD / 2) return 0;
+    for (int d = 0; d < 3; d++)
+        if (s->stride[d] != 1 || s->dilation[d] != 1 || (d > 0 && s->padding[d] != 1) || s->output[d] != s->input[d])
+            return 0;
+    /* Narrow images leave lanes of the 2x2 tiles idle and their transforms cost more than they save. */
+    if (s->input[2] < 28) return 0;
+    p->s = *s;
+    p->isa = isa;
+    p->tiles_h = (s->input[1] + 1) / 2;
+    p->tiles_w = (s->input[2] + 1) / 2;
+    const int lanes = lanes_per_tile(isa);
+    p->blocks = (int)(((long)p->tiles_h * p->tiles_w + lanes - 1) / lanes);
+    /* At least 4 items per worker; more output-channel chunks repeat the input transform, so no more than that. */
+    const long columns = (long)s->batch * p->blocks, mblocks = (s->out_channels + rows_per_tile(isa) - 1) / rows_per_tile(isa);
+    long chunks = columns >= 4L * parts ? 1 : (4L * parts + columns - 1) / columns;
+    if (chunks > mblocks) chunks = mblocks;
+    p->channels_per_chunk = (int)((mblocks + chunks - 1) / chunks * rows_per_tile(isa));
+    p->m_chunks = (s->out_channels + p->channels_per_chunk - 1) / p->channels_per_chunk;
+    p->items = columns * p->m_chunks;
+    return 1;
+}
+
+size_t ck_winograd_weight_floats(const ck_winograd_plan *p) {
+    return (size_t)16 * p->s.out_channels * p->s.kernel[0] * p->s.in_channels;
+}
+
+void ck_winograd_weights(const ck_winograd_plan *p, const float *w, float *u, int lo, int hi) {
+    const int C = p->s.in_channels, K = p->s.out_channels, kD = p->s.kernel[0];
+    for (int k = lo; k < hi; k++)
+        for (int kd = 0; kd < kD; kd++)
+            for (int c = 0; c < C; c++) {
+                const float *g = w + (((long)k * C + c) * kD + kd) * 9;
+                float t[4][3]; /* G g */
+                for (int j = 0; j < 3; j++) {
+                    t[0][j] = g[j];
+                    t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                    t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                    t[3][j] = g[6 + j];
+                }
+                for (int i = 0; i < 4; i++) {
+                    const float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]), 0.5f * (t[i][0] - t[i][1] + t[i][2]),
+                                        t[i][2]};
+                    for (int j = 0; j < 4; j++) u[((((long)(i * 4 + j)) * K + k) * kD + kd) * C + c] = r[j];
+                }
+            }
+}
+
+void ck_winograd_run(const ck_winograd_plan *p, const float *x, const float *u, const float *bias, int relu, float *y,
+                     long *next_item) {
+#if defined(__x86_64__)
+    const size_t bytes = p->isa == CK_ISA_AVX512 ? winograd_scratch_avx512(p) : winograd_scratch_avx2(p);
+    float *scratch = aligned_alloc(64, CK_ALIGN64(bytes));
+    if (!scratch) return;
+    if (p->isa == CK_ISA_AVX512) winograd_avx512(p, x, u, bias, relu, y, next_item, scratch);
+    else winograd_avx2(p, x, u, bias, relu, y, next_item, scratch);
+    free(scratch);
+#else
+    (void)p; (void)x; (void)u; (void)bias; (void)relu; (void)y; (void)next_item;
 #endif
 }

@@ -43,10 +43,49 @@ import Testing
         var largest: Float = 0
         for j in 0..<reference.count { largest = max(largest, abs(reference[flat: j])) }
         for isa in CPUKernels.available where isa != CK_ISA_NONE {
-            let y = try #require(CPUKernels.convolution(x, weight: w, bias: b, plan: p, fuseReLU: c.10, outShape: shape, isa: isa))
+            let y = try #require(CPUKernels.convolution(x, weight: w, bias: b, plan: p, fuseReLU: c.10, outShape: shape, isa: isa,
+                                                        winograd: false))
             #expect(y.shape == reference.shape)
             // Only the summation order differs from sgemm's.
             #expect(y.maxAbsDifference(reference) <= 1e-5 * (1 + largest), "ISA \(isa.rawValue)")
+        }
+    }
+
+    /// (batch, in, out, input size, kernel): Winograd F(2x2, 3x3) shapes, with odd sizes (partial tiles) and a
+    /// last block of tiles that is not full.
+    static let winogradCases: [(Int, Int, Int, [Int], [Int])] = [
+        (1, 16, 24, [28, 28], [3, 3]),
+        (2, 7, 13, [11, 37], [3, 3]),
+        (1, 70, 9, [9, 30], [3, 3]),
+        (1, 6, 10, [5, 7, 29], [3, 3, 3]),
+        (2, 5, 8, [3, 6, 31], [1, 3, 3]),
+    ]
+
+    @Test(arguments: winogradCases.indices)
+    func winogradMatchesIm2col(_ i: Int) throws {
+        let c = Self.winogradCases[i]
+        let x = randomTensor([c.0, c.1] + c.3, seed: UInt64(400 + i))
+        var w = randomTensor([c.2, c.1] + c.4, seed: UInt64(440 + i), scale: 0.3)
+        let b = randomTensor([c.2], seed: UInt64(480 + i))
+        let g = WindowGeometry(kernel: c.4, stride: c.4.map { _ in 1 }, padding: c.4.map { $0 / 2 }, dilation: c.4.map { _ in 1 })
+        let p = ConvPlan(input: x.shape, weight: w.shape, geometry: g, groups: 1)
+        let shape = [p.n, p.outC] + Array(p.outSize.suffix(c.4.count))
+        for isa in CPUKernels.available where isa != CK_ISA_NONE {
+            var wino = ck_winograd_plan()
+            var s = ck_conv_shape(batch: Int32(p.n), in_channels: Int32(p.inC), out_channels: Int32(p.outC), groups: 1,
+                                  input: CPUKernels.triple(p.inSize), output: CPUKernels.triple(p.outSize),
+                                  kernel: CPUKernels.triple(p.g.kernel), stride: CPUKernels.triple(p.g.stride),
+                                  padding: CPUKernels.triple(p.g.padding), dilation: CPUKernels.triple(p.g.dilation))
+            #expect(ck_winograd_plan_init(&wino, &s, isa, 2) != 0, "the case is one Winograd covers")
+            // Twice with the same weights (the second from the transformed-weight cache), then with changed ones.
+            for round in 0..<3 {
+                if round == 2 { w[flat: 5] += 1 }
+                let reference = CPUBackend().gemmConvolution(x, weight: w, bias: b, plan: p, fuseReLU: true, outShape: shape)
+                var largest: Float = 0
+                for j in 0..<reference.count { largest = max(largest, abs(reference[flat: j])) }
+                let y = try #require(CPUKernels.convolution(x, weight: w, bias: b, plan: p, fuseReLU: true, outShape: shape, isa: isa))
+                #expect(y.maxAbsDifference(reference) <= 1e-5 * (1 + largest), "ISA \(isa.rawValue), round \(round)")
+            }
         }
     }
 

@@ -1,3 +1,4 @@
-/* The engine's C SIMD kernels: direct convolution and max pooling (see each header). */
+/* The engine's C SIMD kernels: direct and Winograd convolution, pooling (see each header). */
 #include "ck_conv.h"
 #include "ck_pool.h"
+#include "ck_winograd.h"
