@@ -307,15 +307,18 @@ int ck_conv_plan_init(ck_conv_plan *p, const ck_conv_shape *s, ck_isa isa, int p
     }
     const int mblocks = (og + mr - 1) / mr;
     /* Reduction chunks whose weights, for one block of output channels, fit in L1 (~16 KB); a chunk of
-       output-channel blocks per item; a group of column tiles whose operands, per channel, cover the kernel's
-       depth taps (and stride phases) x (the tiles plus the rows the taps reach), to stay in L2 (~256 KB). */
+       output-channel blocks per item; a group of column tiles whose operands for one reduction chunk (per
+       channel: the kernel's depth taps and stride phases x the tiles plus the rows the taps reach) stay in
+       L2 (~256 KB). */
     const long rows = (long)cg * p->taps, kc = 2048 / mr;
     const long chunks = rows <= kc * 3 / 2 ? 1 : (rows + kc - 1) / kc;
     p->k_chunk = (int)((rows + chunks - 1) / chunks);
+    /* The operands that stay in L2 are those of one chunk's channels (a chunk straddles one more). */
+    const long channels = p->k_chunk / p->taps + 2 < cg ? p->k_chunk / p->taps + 2 : cg;
     const int nphHW = p->phases[1] * p->phases[2];
-    const long perChannel = (256 * 1024) / (4L * cg * s->kernel[0] * nphHW);
+    const long perChannel = (256 * 1024) / (4L * channels * s->kernel[0] * nphHW);
     /* (A small image's whole channel may be less than that.) */
-    long perGroup = 4L * cg * p->channel_stride <= 256 * 1024 ? CK_MAX_GROUP : (perChannel - span) / nr;
+    long perGroup = 4L * channels * p->channel_stride <= 256 * 1024 ? CK_MAX_GROUP : (perChannel - span) / nr;
     p->tiles_per_group = perGroup < 1 ? 1 : perGroup > CK_MAX_GROUP ? CK_MAX_GROUP : (int)perGroup;
     if (p->tiles_per_group > tiles) p->tiles_per_group = (int)tiles;
     /* Running sums of a chunked reduction: blocks x tiles tiles of 1 KB, at most 64 KB. */
