@@ -30,8 +30,9 @@ enum CPUKernels {
     /// F(2x2, 3x3) for 3x3 (x3) stride-1 "same" convolutions on images at least 28 wide (unless `winograd` is
     /// false), the direct kernel otherwise. Nil when neither covers the shape or the CPU has no AVX2 (then
     /// im2col + sgemm).
+    /// `transient` weights (made for this call only, as backward passes do) are not cached.
     static func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, plan p: ConvPlan, fuseReLU: Bool,
-                            outShape: [Int], isa: ck_isa = isa, winograd: Bool = true) -> Tensor? {
+                            outShape: [Int], isa: ck_isa = isa, winograd: Bool = true, transient: Bool = false) -> Tensor? {
         guard isa != CK_ISA_NONE else { return nil }
         let g = p.g
         var shape = ck_conv_shape()
@@ -46,7 +47,7 @@ enum CPUKernels {
             let out = Tensor.uninitialized(outShape)
             // Counted as the direct convolution's multiply-adds, so GFLOP/s compare across paths.
             FLOPCounter.add(2 * Double(p.n * p.outC * p.outPlane) * Double(p.rows))
-            let u = WinogradWeights.shared.transformed(weight, plan: wino)
+            let u = WinogradWeights.shared.transformed(weight, plan: wino, cache: !transient)
             withUnsafePointer(to: &wino) { plan in
                 var next = 0
                 withUnsafeMutablePointer(to: &next) { next in
@@ -92,14 +93,15 @@ enum CPUKernels {
 /// cached folded weights, Grad-CAM the parameters themselves. Transforming costs as much as a third of the
 /// convolution (ResNet-18 layer2: 0.57 ms against 0.72). An entry holds its source storage, so no other tensor
 /// can take that address while it lives, and tensors are copied on write, so a live source never changes;
-/// the least recently used entries go past `capacity` floats (training makes new weights every step).
+/// the least recently used entries go past `capacity` floats, sources included (training makes new weights
+/// every step).
 final class WinogradWeights: @unchecked Sendable {
     static let shared = WinogradWeights()
     private let lock = NSLock()
     private var entries: [(source: TensorStorage, shape: [Int], isa: UInt32, u: TensorStorage)] = []
     private let capacity = 32 << 20
 
-    func transformed(_ weight: Tensor, plan: ck_winograd_plan) -> TensorStorage {
+    func transformed(_ weight: Tensor, plan: ck_winograd_plan, cache: Bool = true) -> TensorStorage {
         lock.lock()
         if let i = entries.firstIndex(where: { $0.source === weight.storage && $0.shape == weight.shape && $0.isa == plan.isa.rawValue }) {
             let entry = entries.remove(at: i)
@@ -113,10 +115,15 @@ final class WinogradWeights: @unchecked Sendable {
         Parallel.forEach(Int(plan.s.out_channels), cost: weight.count / Int(plan.s.out_channels) * 16) { r in
             ck_winograd_weights(&plan, weight.ptr, u.pointer, Int32(r.lowerBound), Int32(r.upperBound))
         }
+        guard cache else { return u }
         lock.lock(); defer { lock.unlock() }
         entries.insert((weight.storage, weight.shape, plan.isa.rawValue, u), at: 0)
-        var total = entries.reduce(0) { $0 + $1.u.count }
-        while total > capacity, entries.count > 1 { total -= entries.removeLast().u.count }
+        // Both the transformed weights and the sources they keep alive count.
+        var total = entries.reduce(0) { $0 + $1.u.count + $1.source.count }
+        while total > capacity, entries.count > 1 {
+            let dropped = entries.removeLast()
+            total -= dropped.u.count + dropped.source.count
+        }
         return u
     }
 }

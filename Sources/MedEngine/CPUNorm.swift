@@ -39,19 +39,27 @@ extension CPUBackend {
         Parallel.forEach(c, cost: n * plane) { r in
             for ch in r {
                 let mu = mean.ptr[ch], is_ = invStd.ptr[ch]
-                var sumG: Float = 0, sumGX: Float = 0
+                // Blocks of 256 summed in Float, the blocks in Double, rather than one Float running sum over the
+                // n·plane terms of a channel.
+                var sumG = 0.0, sumGX = 0.0
                 for b in 0..<n {
-                    let off = (b * c + ch) * plane
-                    for i in 0..<plane { sumG += pg[off + i]; sumGX += pg[off + i] * (px[off + i] - mu) * is_ }
+                    let g = pg + (b * c + ch) * plane, xs = px + (b * c + ch) * plane
+                    var i = 0
+                    while i < plane {
+                        let end = min(plane, i + 256)
+                        var sg: Float = 0, sgx: Float = 0
+                        for j in i..<end { sg += g[j]; sgx += g[j] * (xs[j] - mu) }
+                        sumG += Double(sg)
+                        sumGX += Double(sgx)
+                        i = end
+                    }
                 }
-                gg.ptr[ch] = sumGX; gbeta.ptr[ch] = sumG
+                let sG = Float(sumG), sGX = Float(sumGX) * is_
+                gg.ptr[ch] = sGX; gbeta.ptr[ch] = sG
                 let k = gamma.ptr[ch] * is_ / m
                 for b in 0..<n {
-                    let off = (b * c + ch) * plane
-                    for i in 0..<plane {
-                        let xhat = (px[off + i] - mu) * is_
-                        po[off + i] = k * (m * pg[off + i] - sumG - xhat * sumGX)
-                    }
+                    let g = pg + (b * c + ch) * plane, xs = px + (b * c + ch) * plane, out = po + (b * c + ch) * plane
+                    for i in 0..<plane { out[i] = k * (m * g[i] - sG - (xs[i] - mu) * is_ * sGX) }
                 }
             }
         }
