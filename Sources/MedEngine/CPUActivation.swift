@@ -23,8 +23,17 @@ extension CPUBackend {
         Parallel.forEach(input.count, cost: 8) { r in
             switch kind {
             case .relu:
+                // SIMD8 selects: as a scalar ternary the gradient load was conditional and the loop stayed scalar.
                 let (x, g, dst) = (px + r.lowerBound, pg + r.lowerBound, po + r.lowerBound)
-                for i in 0..<r.count { dst[i] = x[i] > 0 ? g[i] : 0 }
+                var i = 0
+                while i + 8 <= r.count {
+                    let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD8<Float>.zero.replacing(with: gv, where: xv .> 0),
+                                                                as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < r.count { dst[i] = x[i] > 0 ? g[i] : 0; i += 1 }
             case .sigmoid: for i in r { po[i] = pg[i] * py[i] * (1 - py[i]) }
             case .gelu:
                 let c = 1 / Float(2 * Double.pi).squareRoot()

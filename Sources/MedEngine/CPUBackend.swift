@@ -16,9 +16,9 @@ public struct CPUBackend: Backend {
         _ = ck_blas_prefer_avx512()
         openblas_set_num_threads(1)
         // Tensors past glibc's mmap threshold were mapped fresh on every allocation and their pages zeroed by
-        // the kernel each time: 14 % of a ResNet-18 training step at batch 16 (clear_page). From the heap, the
-        // next step reuses them (1.12 s against 1.21-1.46 in the same minutes).
-        ck_keep_freed_memory(256 << 20)
+        // the kernel each time: 14 % of a ResNet-18 training step at batch 16 (clear_page). From the heap, and
+        // not trimmed below 1 GB (that step's peak), the next step reuses them.
+        ck_keep_freed_memory(1 << 30)
     }()
 
     /// How many cores the engine uses (default: all).

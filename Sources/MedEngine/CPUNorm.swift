@@ -9,22 +9,25 @@ extension CPUBackend {
         let px = x.ptr, po = out.ptr
         Parallel.forEach(c, cost: n * plane) { r in
             for ch in r {
-                // Two passes (mean, then centred squares) in Double keep the variance accurate.
+                // Two passes (mean, then centred squares) keep the variance accurate.
                 var s = 0.0
-                for b in 0..<n { let row = px + (b * c + ch) * plane; for i in 0..<plane { s += Double(row[i]) } }
-                let mu = s / Double(m)
+                for b in 0..<n {
+                    let row = px + (b * c + ch) * plane
+                    s += blockedSum(plane, { load8(row + $0) }, { row[$0] })
+                }
+                let mu = s / Double(m), muF = Float(mu)
                 var v = 0.0
                 for b in 0..<n {
                     let row = px + (b * c + ch) * plane
-                    for i in 0..<plane { let d = Double(row[i]) - mu; v += d * d }
+                    v += blockedSum(plane, { let d = load8(row + $0) - muF; return d * d }, { let d = row[$0] - muF; return d * d })
                 }
                 v /= Double(m)
                 let is_ = Float(1 / (v + Double(eps)).squareRoot())
                 mean.ptr[ch] = Float(mu); inv.ptr[ch] = is_; variance.ptr[ch] = Float(v)
                 let scale = gamma.ptr[ch] * is_, shift = beta.ptr[ch] - Float(mu) * scale
                 for b in 0..<n {
-                    let off = (b * c + ch) * plane
-                    for i in 0..<plane { po[off + i] = px[off + i] * scale + shift }
+                    let src = px + (b * c + ch) * plane, dst = po + (b * c + ch) * plane
+                    for i in 0..<plane { dst[i] = src[i] * scale + shift }
                 }
             }
         }
@@ -39,20 +42,11 @@ extension CPUBackend {
         Parallel.forEach(c, cost: n * plane) { r in
             for ch in r {
                 let mu = mean.ptr[ch], is_ = invStd.ptr[ch]
-                // Blocks of 256 summed in Float, the blocks in Double, rather than one Float running sum over the
-                // n·plane terms of a channel.
                 var sumG = 0.0, sumGX = 0.0
                 for b in 0..<n {
                     let g = pg + (b * c + ch) * plane, xs = px + (b * c + ch) * plane
-                    var i = 0
-                    while i < plane {
-                        let end = min(plane, i + 256)
-                        var sg: Float = 0, sgx: Float = 0
-                        for j in i..<end { sg += g[j]; sgx += g[j] * (xs[j] - mu) }
-                        sumG += Double(sg)
-                        sumGX += Double(sgx)
-                        i = end
-                    }
+                    sumG += blockedSum(plane, { load8(g + $0) }, { g[$0] })
+                    sumGX += blockedSum(plane, { load8(g + $0) * (load8(xs + $0) - mu) }, { g[$0] * (xs[$0] - mu) })
                 }
                 let sG = Float(sumG), sGX = Float(sumGX) * is_
                 gg.ptr[ch] = sGX; gbeta.ptr[ch] = sG
@@ -84,4 +78,24 @@ extension CPUBackend {
         }
         return out
     }
+}
+
+@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Σ term(i) over 0..<count: SIMD8 Float partial sums per block of 256 values, the blocks added in Double.
+/// SSE at the baseline ISA (a scalar Float running sum was one dependent add per value), rounding close to a
+/// Double sum. `vector(i)` gives terms i..<i+8, `scalar(i)` term i for the tail.
+@inline(__always) private func blockedSum(_ count: Int, _ vector: (Int) -> SIMD8<Float>, _ scalar: (Int) -> Float) -> Double {
+    var total = 0.0, i = 0
+    while i + 8 <= count {
+        let end = min(count - 7, i + 256)
+        var acc = SIMD8<Float>.zero
+        while i < end { acc += vector(i); i += 8 }
+        total += Double(acc.sum())
+    }
+    var tail: Float = 0
+    while i < count { tail += scalar(i); i += 1 }
+    return total + Double(tail)
 }
