@@ -27,7 +27,7 @@ enum CPUKernels {
     }
 
     /// Forward convolution on the SIMD kernels, bias and ReLU applied as each tile is stored: Winograd
-    /// F(2x2, 3x3) for 3x3 (x3) stride-1 "same" convolutions on images at least 28 wide (unless `winograd` is
+    /// F(2x2, 3x3) for 3x3 (x3) stride-1 "same" convolutions on images wide enough (see ck_winograd.h; unless `winograd` is
     /// false), the direct kernel otherwise. Nil when neither covers the shape or the CPU has no AVX2 (then
     /// im2col + sgemm).
     /// `transient` weights (made for this call only, as backward passes do) are not cached.
