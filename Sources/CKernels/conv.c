@@ -136,24 +136,7 @@ static inline void store_pair_avx2(float *p, __m256 a, __m256 b, int n) {
     if (n > 8) store_first_avx2(p + 8, second, n - 8);
 }
 #include "winograd.h"
-#undef CK_NAME
-#undef CK_VL
-#undef CK_MR
-#undef CK_NV
-#undef CK_V
-#undef CK_M
-#undef CK_ZERO
-#undef CK_LOADU
-#undef CK_MLOAD
-#undef CK_SET1
-#undef CK_FMA
-#undef CK_ADD
-#undef CK_SUB
-#undef CK_MAX
-#undef CK_STOREU
-#undef CK_STORE_RUN
-#undef CK_MASK
-#pragma clang attribute pop
+#include "isa_end.h"
 
 /* AVX-512F: 32 zmm registers; 8 x 2 accumulators measured best (6 x 4 and 12 x 2 within 5 %). */
 #pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
@@ -203,24 +186,7 @@ static inline void store_pair_avx512(float *p, __m512 a, __m512 b, int n) {
     if (n > 16) store_first_avx512(p + 16, _mm512_permutex2var_ps(a, hi, b), n - 16);
 }
 #include "winograd.h"
-#undef CK_NAME
-#undef CK_VL
-#undef CK_MR
-#undef CK_NV
-#undef CK_V
-#undef CK_M
-#undef CK_ZERO
-#undef CK_LOADU
-#undef CK_MLOAD
-#undef CK_SET1
-#undef CK_FMA
-#undef CK_ADD
-#undef CK_SUB
-#undef CK_MAX
-#undef CK_STOREU
-#undef CK_STORE_RUN
-#undef CK_MASK
-#pragma clang attribute pop
+#include "isa_end.h"
 
 static ck_isa detect_isa(void) {
     unsigned a, b, c, d;
