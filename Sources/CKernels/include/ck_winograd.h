@@ -27,7 +27,7 @@ typedef struct {
 
 /* Plans for `parts` workers. Returns 0 when the shape is not one this covers (see above: groups 1, kernel 3x3 or 3x3x3 / 1x3x3, stride
    and dilation 1, padding 1 (depth: kernel / 2)) or when the image is too narrow for it to pay (under 28
-   columns; under 14 for 3x3x3 kernels or 128+ output channels), or the ISA is not supported. */
+   columns; under 14 for 3x3x3 kernels), or the ISA is not supported. */
 int ck_winograd_plan_init(ck_winograd_plan *plan, const ck_conv_shape *shape, ck_isa isa, int parts);
 
 /* Floats of the transformed weights: 16 x out x depth taps x in. */
