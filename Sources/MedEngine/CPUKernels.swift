@@ -112,8 +112,11 @@ final class WinogradWeights: @unchecked Sendable {
         lock.unlock()
         var plan = plan
         let u = TensorStorage(count: ck_winograd_weight_floats(&plan), zeroed: false)
-        Parallel.forEach(Int(plan.s.out_channels), cost: weight.count / Int(plan.s.out_channels) * 16) { r in
-            ck_winograd_weights(&plan, weight.ptr, u.pointer, Int32(r.lowerBound), Int32(r.upperBound))
+        withUnsafePointer(to: &plan) { plan in
+            let out = Int(plan.pointee.s.out_channels)
+            Parallel.forEach(out, cost: weight.count / out * 16) { r in
+                ck_winograd_weights(plan, weight.ptr, u.pointer, Int32(r.lowerBound), Int32(r.upperBound))
+            }
         }
         guard cache else { return u }
         lock.lock(); defer { lock.unlock() }

@@ -47,9 +47,11 @@ extension CPUBackend {
         var window = CPUKernels.window(g, input: inSize, output: outSize)
         argmax.withUnsafeMutableBufferPointer { am in
             let amp = am.baseAddress!
-            Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
-                precondition(ck_max_pool(&window, isa, x.ptr, out.ptr, amp, r.lowerBound, r.upperBound) != 0,
-                             "out of memory")
+            withUnsafePointer(to: &window) { window in
+                Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
+                    precondition(ck_max_pool(window, isa, x.ptr, out.ptr, amp, r.lowerBound, r.upperBound) != 0,
+                                 "out of memory")
+                }
             }
         }
         return (out, argmax)
@@ -73,8 +75,10 @@ extension CPUBackend {
         let planes = x.shape[0] * x.shape[1], outPlane = outSize.reduce(1, *)
         let out = Tensor.uninitialized(shape)
         var window = CPUKernels.window(g, input: inSize, output: outSize)
-        Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
-            ck_avg_pool(&window, x.ptr, out.ptr, r.lowerBound, r.upperBound)
+        withUnsafePointer(to: &window) { window in
+            Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
+                ck_avg_pool(window, x.ptr, out.ptr, r.lowerBound, r.upperBound)
+            }
         }
         return out
     }

@@ -108,6 +108,7 @@ import Testing
         ([1, 2, 20, 40], [3, 3], [3, 3], [1, 1], [1, 1]),   // stride 3 (gathers)
         ([1, 2, 17, 18], [3, 3], [2, 2], [1, 1], [2, 2]),   // dilation
         ([1, 2, 7, 9, 11], [3, 3, 3], [2, 2, 2], [1, 1, 1], [1, 1, 1]),
+        ([2, 64, 40, 40], [3, 3], [2, 2], [1, 1], [1, 1]),  // enough planes to run on every worker
     ]
 
     @Test(arguments: pools.indices)
