@@ -10,10 +10,8 @@ public struct CPUBackend: Backend {
     public init() { _ = Self.singleThreadedBLAS }
 
     /// OpenBLAS runs single-threaded and the engine splits each GEMM across its own workers: two thread pools
-    /// on two cores spin against each other (measured in research/engine-perf.md). On AVX-512 CPUs that this
-    /// OpenBLAS does not know, it takes its AVX-512 kernels (ck_blas_prefer_avx512).
+    /// on two cores spin against each other (measured in research/engine-perf.md).
     private static let singleThreadedBLAS: Void = {
-        _ = ck_blas_prefer_avx512()
         openblas_set_num_threads(1)
         // Tensors past glibc's mmap threshold were mapped fresh on every allocation and their pages zeroed by
         // the kernel each time: 14 % of a ResNet-18 training step at batch 16 (clear_page). From the heap, and
