@@ -45,12 +45,14 @@ let package = Package(
         // CUDA driver, NVRTC and cuBLAS entry points resolved with dlopen at run time: no CUDA needed to build.
         .target(name: "CCUDA"),
         .target(name: "CUDAEmulator", linkerSettings: [.linkedLibrary("openblas")]),
+        // The engine's SIMD convolution kernels (AVX2 / AVX-512, picked at run time); optimised in debug builds too.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // NumPy .npy: the exchange format for volumes, tensors and every test reference.
         .target(name: "NumPyFormat"),
         .target(name: "MedImaging", dependencies: ["CDicom", "CImageCodecs", "NumPyFormat"]),
         .target(
             name: "MedEngine",
-            dependencies: ["COpenBLAS", "CCUDA", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["COpenBLAS", "CCUDA", "CKernels", "MedImaging", "NumPyFormat", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Where a model looked: the Grad-CAM family over the engine's named activations.
         .target(name: "MedExplain", dependencies: ["MedEngine", "MedImaging"]),
@@ -87,7 +89,7 @@ let package = Package(
         .testTarget(name: "MedLensCoreTests", dependencies: ["MedLensCore", "MedEngine", "DaemonTestSupport"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
         .testTarget(name: "MedImagingTests", dependencies: ["MedImaging", "NumPyFormat"]),
-        .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "MedImaging", "NumPyFormat"]),
+        .testTarget(name: "MedEngineTests", dependencies: ["MedEngine", "CKernels", "MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedExplainTests", dependencies: ["MedExplain", "MedEngine", "MedImaging", "NumPyFormat"]),
         .testTarget(name: "MedTrainKitTests", dependencies: ["MedTrainKit", "MedImaging", "NumPyFormat"]),
     ],

@@ -18,17 +18,21 @@ public struct BenchmarkResult: Codable, Equatable, Sendable {
     /// GEMM work of one iteration divided by the median time.
     public var gflops: Double
     public var peakRSSMB: Double
+    /// With `profile`: time per backend operation in one iteration, from separate profiled iterations.
+    public var timeByOp: [OpTime]?
 
     enum CodingKeys: String, CodingKey {
         case medianMs = "median_ms", minMs = "min_ms", maxMs = "max_ms", gflops, peakRSSMB = "peak_rss_mb"
+        case timeByOp = "time_by_op"
     }
 }
 
 public enum Benchmark {
     /// Times `iterations` inference passes (folded batch-norm, no graph) or, with `train`, forward + BCE +
-    /// backward + SGD steps, after `warmup` untimed ones.
+    /// backward + SGD steps, after `warmup` untimed ones. With `profile`, as many more iterations time every
+    /// backend operation (`timeByOp`); the timed iterations run without that bookkeeping.
     public static func run(model: any Model, inputShape: [Int], iterations: Int = 10, warmup: Int = 2,
-                           train: Bool = false) -> BenchmarkResult {
+                           train: Bool = false, profile: Bool = false) -> BenchmarkResult {
         var rng = SeededRandom(seed: 1)
         let x = rng.tensor(inputShape)
         var optimizer = SGD(learningRate: 1e-3, momentum: 0.9)
@@ -58,8 +62,10 @@ public enum Benchmark {
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let flopsPerIteration = counter.total / Double(times.count)
+        let byOp = profile ? Self.profile(iterations: max(1, iterations), once) : nil
         return BenchmarkResult(medianMs: median, minMs: times.first!, maxMs: times.last!,
-                               gflops: flopsPerIteration / (median * 1e6), peakRSSMB: peakResidentMegabytes())
+                               gflops: flopsPerIteration / (median * 1e6), peakRSSMB: peakResidentMegabytes(),
+                               timeByOp: byOp)
     }
 
     /// Parses "1x3x224x224".

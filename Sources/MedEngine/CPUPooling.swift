@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Visits every pooling window: for each output position of one (sample, channel) plane, the flat input
@@ -35,21 +36,21 @@ extension CPUBackend {
     }
 
     public func maxPool(_ x: Tensor, geometry: WindowGeometry) -> (output: Tensor, argmax: [Int32]) {
+        maxPool(x, geometry: geometry, isa: CPUKernels.isa)
+    }
+
+    func maxPool(_ x: Tensor, geometry: WindowGeometry, isa: ck_isa) -> (output: Tensor, argmax: [Int32]) {
         let (g, inSize, outSize, shape) = pooledShape(x.shape, geometry)
-        let planes = x.shape[0] * x.shape[1], inPlane = inSize.reduce(1, *), outPlane = outSize.reduce(1, *)
+        let planes = x.shape[0] * x.shape[1], outPlane = outSize.reduce(1, *)
         let out = Tensor.uninitialized(shape)
         var argmax = [Int32](repeating: 0, count: out.count)
+        var window = CPUKernels.window(g, input: inSize, output: outSize)
         argmax.withUnsafeMutableBufferPointer { am in
             let amp = am.baseAddress!
-            Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
-                for plane in r {
-                    let src = x.ptr + plane * inPlane, dst = out.ptr + plane * outPlane
-                    forEachWindow(inSize: inSize, outSize: outSize, g: g) { o, idx in
-                        var best = -Float.infinity, at = -1
-                        for i in idx where i >= 0 && (at < 0 || src[i] > best || src[i].isNaN) { best = src[i]; at = i }
-                        dst[o] = best
-                        amp[plane * outPlane + o] = Int32(max(at, 0))
-                    }
+            withUnsafePointer(to: &window) { window in
+                Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
+                    precondition(ck_max_pool(window, isa, x.ptr, out.ptr, amp, r.lowerBound, r.upperBound) != 0,
+                                 "out of memory")
                 }
             }
         }
@@ -71,17 +72,12 @@ extension CPUBackend {
 
     public func avgPool(_ x: Tensor, geometry: WindowGeometry) -> Tensor {
         let (g, inSize, outSize, shape) = pooledShape(x.shape, geometry)
-        let planes = x.shape[0] * x.shape[1], inPlane = inSize.reduce(1, *), outPlane = outSize.reduce(1, *)
+        let planes = x.shape[0] * x.shape[1], outPlane = outSize.reduce(1, *)
         let out = Tensor.uninitialized(shape)
-        let scale = 1 / Float(g.kernel.reduce(1, *))
-        Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
-            for plane in r {
-                let src = x.ptr + plane * inPlane, dst = out.ptr + plane * outPlane
-                forEachWindow(inSize: inSize, outSize: outSize, g: g) { o, idx in
-                    var s: Float = 0
-                    for i in idx where i >= 0 { s += src[i] }
-                    dst[o] = s * scale
-                }
+        var window = CPUKernels.window(g, input: inSize, output: outSize)
+        withUnsafePointer(to: &window) { window in
+            Parallel.forEach(planes, cost: outPlane * g.kernel.reduce(1, *)) { r in
+                ck_avg_pool(window, x.ptr, out.ptr, r.lowerBound, r.upperBound)
             }
         }
         return out

@@ -27,6 +27,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "With --explain: the scan the overlays are drawn on, at its own size (default: the input itself).")
     var scan: String?
     @Flag(name: .long, help: "Print one JSON object.") var json = false
+    @Flag(name: .long, help: "Also time every engine operation (time_by_op in the JSON; a table otherwise).") var profile = false
 
     func validate() throws {
         guard (decode == nil) != (arch == nil) else { throw ValidationError("give either --decode PATH or --arch NAME") }
@@ -55,7 +56,7 @@ struct Bench: ParsableCommand {
             try benchExplain(model, arch: arch, shape: shape, findings: explain)
             return
         }
-        let result = Benchmark.run(model: model, inputShape: shape, iterations: iterations, train: train)
+        let result = Benchmark.run(model: model, inputShape: shape, iterations: iterations, train: train, profile: profile)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -69,6 +70,10 @@ struct Bench: ParsableCommand {
                                Double(cuda.memory.peakInUseBytes) / 1e6, cuda.fallbacks)
             }
             print(line)
+            for t in result.timeByOp ?? [] {
+                let rate = t.gflops.map { String(format: "%7.1f GFLOP/s", $0) } ?? ""
+                print("  " + t.op.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%8.2f ms %5d calls ", t.ms, t.calls) + rate)
+            }
         }
     }
 

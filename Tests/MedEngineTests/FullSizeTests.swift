@@ -19,7 +19,12 @@ struct FullSizeTests {
         let package = try ModelPackage.importTorch(weights: dir.appendingPathComponent("\(arch).safetensors"), manifest: manifest)
         let logits = package.model.predict(x)
         let error = ParityTests.logitError(logits, ref)
-        print("full-size \(arch): max |Δ|/(1+|ref|) = \(error), max |Δ| = \(logits.maxAbsDifference(ref))")
-        #expect(error <= 1e-4)
+        // PyTorch's float32 logits carry float32 error themselves (ResNet-50's ~2e-4 relative, logits up to
+        // ~800): the acceptance is measured against the same model in float64 when the script wrote it.
+        let exactURL = dir.appendingPathComponent("\(arch).logits64.npy")
+        let exact = FileManager.default.fileExists(atPath: exactURL.path) ? try NPYArray.read(from: exactURL).tensor : nil
+        let exactError = exact.map { ParityTests.logitError(logits, $0) }
+        print("full-size \(arch): max |Δ|/(1+|ref|) = \(error) vs PyTorch float32, \(exactError.map { "\($0)" } ?? "-") vs float64, max |Δ| = \(logits.maxAbsDifference(ref))")
+        #expect((exactError ?? error) <= 1e-4)
     }
 }
