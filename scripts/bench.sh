@@ -96,7 +96,13 @@ if want explain; then
 echo "== Explanations: 3 positive findings explained as the daemon does (Grad-CAM: forward pass with the graph, one backward"
 echo "   per finding, post-processing, overlay and map PNGs at the scan's own size) over one inference, interleaved"
 for scan in "" fixtures/dicom/fo-dicom/CR-MONO1-10-chest fixtures/dicom/pydicom-data/RG1_J2KI.dcm; do
-    $BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3 ${scan:+--scan "$scan"}
+    report=$($BIN/medlens bench --arch resnet18 --input 1x3x224x224 --labels 14 --threads 2 --iterations 5 --explain 3 ${scan:+--scan "$scan"})
+    python3 - "${scan:-the 224x224 input}" "$report" <<'PY'
+import json, sys
+scan, r = sys.argv[1], json.loads(sys.argv[2])
+print(f"{scan.split('/')[-1]:>26} ({r['original']}): explain {r['explain_ms']:7.1f} ms = {r['explain_over_inference']:5.2f}x one inference"
+      f" ({r['inference_ms']:.1f} ms); maps without PNGs {r['maps_only_ms']:6.1f} ms = {r['maps_only_over_inference']:.2f}x")
+PY
 done
 fi
 

@@ -23,17 +23,30 @@ public struct ActivationMap: Sendable, Equatable {
         Self.reluMinMax(&values)
     }
 
-    /// pytorch-grad-cam's `np.maximum(cam, 0)` then `scale_cam_image`.
+    /// pytorch-grad-cam's `np.maximum(cam, 0)` then `scale_cam_image`. Sixteen lanes at a time: maps drawn at a
+    /// radiograph's own size have millions of values.
     static func reluMinMax(_ v: inout [Float]) {
         v.withUnsafeMutableBufferPointer { p in
-            var low = Float.infinity, high = -Float.infinity
-            for i in p.indices {
-                p[i] = max(p[i], 0)
-                low = min(low, p[i]); high = max(high, p[i])
+            guard let base = p.baseAddress, !p.isEmpty else { return }
+            typealias Lanes = SIMD16<Float>
+            let n = p.count, width = Lanes.scalarCount
+            var lowLanes = Lanes(repeating: .infinity), highLanes = Lanes(repeating: -.infinity)
+            var i = 0
+            // `replace(with:where:)` compiles to vector selects; `pointwiseMin`/`pointwiseMax` were 50x slower.
+            while i + width <= n {
+                var x = UnsafeRawPointer(base + i).loadUnaligned(as: Lanes.self)
+                x.replace(with: 0, where: x .< 0)
+                UnsafeMutableRawPointer(base + i).storeBytes(of: x, as: Lanes.self)
+                lowLanes.replace(with: x, where: x .< lowLanes); highLanes.replace(with: x, where: x .> highLanes)
+                i += width
             }
-            guard !p.isEmpty else { return }
+            var low = lowLanes.min(), high = highLanes.max()
+            for j in i..<n {
+                p[j] = max(p[j], 0)
+                low = min(low, p[j]); high = max(high, p[j])
+            }
             let scale = 1e-7 + (high - low)
-            for i in p.indices { p[i] = (p[i] - low) / scale }
+            for j in 0..<n { p[j] = (p[j] - low) / scale }
         }
     }
 
@@ -52,9 +65,17 @@ public struct ActivationMap: Sendable, Equatable {
     /// Index of the largest value, in row-major order over `shape` (the first one on ties, as NumPy's argmax).
     public var peakIndex: Int {
         values.withUnsafeBufferPointer { p in
-            var best = 0
-            for i in p.indices where p[i] > p[best] { best = i }
-            return best
+            // The largest value, sixteen lanes at a time, then where it first occurs.
+            guard let base = p.baseAddress, !p.isEmpty else { return 0 }
+            var lanes = SIMD16<Float>(repeating: -.infinity), i = 0
+            while i + 16 <= p.count {
+                let x = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self)
+                lanes.replace(with: x, where: x .> lanes)
+                i += 16
+            }
+            var top = lanes.max()
+            for j in i..<p.count { top = max(top, p[j]) }
+            return p.firstIndex(of: top) ?? 0
         }
     }
 

@@ -40,8 +40,14 @@ public enum OverlayRenderer {
     public static func overlay(_ base: RasterImage, map: [Float], style: OverlayStyle) -> RasterImage {
         precondition(map.count == base.width * base.height, "map of \(map.count) values for a \(base.width)x\(base.height) image")
         let channels = base.channels
+        // A table instead of a division per channel: the same values.
+        let unit = (0..<256).map { Float($0) / 255 }
         let pixels = base.pixels.withUnsafeBufferPointer { p in
-            blend(pixelCount: map.count, map: map, style: style) { i, c in Float(p[i * channels + (channels == 1 ? 0 : c)]) / 255 }
+            unit.withUnsafeBufferPointer { unit in
+                channels == 1
+                    ? blend(pixelCount: map.count, map: map, style: style) { i, _ in unit[Int(p[i])] }
+                    : blend(pixelCount: map.count, map: map, style: style) { i, c in unit[Int(p[i * channels + c])] }
+            }
         }
         return RasterImage(width: base.width, height: base.height, channels: 3, pixels: pixels)
     }
@@ -65,7 +71,7 @@ public enum OverlayRenderer {
                         for i in 0..<pixelCount { for c in 0..<3 { o[i * 3 + c] = UInt8(clamping: Int(255 * (mixed(i, c) / top))) } }
                     case .heatWeighted:
                         for i in 0..<pixelCount {
-                            let index = Int(grey8(m[i])) * 3, alpha = w * min(max(m[i], 0), 1)
+                            let unit = min(max(m[i], 0), 1), index = Int(255 * unit) * 3, alpha = w * unit
                             for c in 0..<3 {
                                 let v = (1 - alpha) * image(i, c) + alpha * heat[index + c]
                                 o[i * 3 + c] = UInt8(min(max(v, 0), 1) * 255 + 0.5)
@@ -83,7 +89,11 @@ public enum OverlayRenderer {
 
     /// The map itself as 8-bit grey, `uint8(255 · m)`: what a viewer can colour as it likes.
     public static func greyMap(_ map: [Float], width: Int, height: Int) -> RasterImage {
-        RasterImage(width: width, height: height, channels: 1, pixels: map.map(grey8))
+        var pixels = [UInt8](repeating: 0, count: map.count)
+        map.withUnsafeBufferPointer { m in
+            pixels.withUnsafeMutableBufferPointer { o in for i in m.indices { o[i] = grey8(m[i]) } }
+        }
+        return RasterImage(width: width, height: height, channels: 1, pixels: pixels)
     }
 
     /// Resizes an 8-bit picture: area averaging when shrinking on both axes, bilinear otherwise.

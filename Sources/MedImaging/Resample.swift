@@ -24,17 +24,41 @@ public enum Resample {
     }
 
     /// Bilinear resize of one `rows x cols` plane into `outRows x outCols`.
+    /// Each source row is interpolated along x once per output row that uses it (consecutive output rows mostly
+    /// share their two), then rows are blended: the same products as the per-pixel form, in the same order.
     public static func bilinear(_ source: UnsafeBufferPointer<Float>, rows: Int, cols: Int,
                                 into target: UnsafeMutableBufferPointer<Float>, outRows: Int, outCols: Int) {
         precondition(source.count >= rows * cols && target.count >= outRows * outCols, "buffer too small for the resize")
         let y = LinearTaps(input: rows, output: outRows), x = LinearTaps(input: cols, output: outCols)
-        for r in 0..<outRows {
-            let top = y.lower[r] * cols, bottom = y.upper[r] * cols, wy = y.weight[r]
-            for c in 0..<outCols {
-                let left = x.lower[c], right = x.upper[c], wx = x.weight[c]
-                let upperRow = (1 - wx) * source[top + left] + wx * source[top + right]
-                let lowerRow = (1 - wx) * source[bottom + left] + wx * source[bottom + right]
-                target[r * outCols + c] = (1 - wy) * upperRow + wy * lowerRow
+        var upperRow = [Float](repeating: 0, count: outCols), lowerRow = [Float](repeating: 0, count: outCols)
+        var cached = (upper: -1, lower: -1)
+        x.lower.withUnsafeBufferPointer { left in
+            x.upper.withUnsafeBufferPointer { right in
+                x.weight.withUnsafeBufferPointer { wx in
+                    func interpolate(row: Int, into line: UnsafeMutableBufferPointer<Float>) {
+                        let base = row * cols
+                        for c in 0..<outCols {
+                            line[c] = (1 - wx[c]) * source[base + left[c]] + wx[c] * source[base + right[c]]
+                        }
+                    }
+                    for r in 0..<outRows {
+                        let top = y.lower[r], bottom = y.upper[r], wy = y.weight[r]
+                        if cached.upper != top {
+                            if cached.lower == top { swap(&upperRow, &lowerRow) } else { upperRow.withUnsafeMutableBufferPointer { interpolate(row: top, into: $0) } }
+                            cached = (top, cached.lower == top ? -1 : cached.lower)
+                        }
+                        if cached.lower != bottom {
+                            lowerRow.withUnsafeMutableBufferPointer { interpolate(row: bottom, into: $0) }
+                            cached.lower = bottom
+                        }
+                        upperRow.withUnsafeBufferPointer { u in
+                            lowerRow.withUnsafeBufferPointer { l in
+                                let out = target.baseAddress! + r * outCols
+                                for c in 0..<outCols { out[c] = (1 - wy) * u[c] + wy * l[c] }
+                            }
+                        }
+                    }
+                }
             }
         }
     }

@@ -75,7 +75,8 @@ struct ExplainQA: ParsableCommand {
         let report = try ExplanationQA.run(model: package.model, architecture: package.manifest.architecture.name, inputs: tensors,
                                            targets: Array(repeating: target, count: tensors.count), masks: maskRows,
                                            settings: ExplainSettings(method: method, layer: layer), roadSamples: roadSamples, seed: seed,
-                                           progress: { FileHandle.standardError.write(Data("\($0)\n".utf8)) })
+                                           progress: Self.statusLine)
+        if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
         print(Self.summary(report, label: package.manifest.labels[target]))
         if let out {
             let encoder = JSONEncoder()
@@ -83,6 +84,12 @@ struct ExplainQA: ParsableCommand {
             try encoder.encode(report).write(to: URL(fileURLWithPath: out), options: .atomic)
         }
         if !report.sanity.passes { throw ExitCode(1) }
+    }
+
+    /// Progress on standard error: rewritten in place on a terminal, a line each in a log.
+    static func statusLine(_ message: String) {
+        let line = isatty(STDERR_FILENO) != 0 ? "\r\u{1B}[K\(message)" : "\(message)\n"
+        FileHandle.standardError.write(Data(line.utf8))
     }
 
     static func read(_ path: String) throws -> NPYArray {
