@@ -150,11 +150,11 @@ extension Benchmark {
     /// Runs `once` `iterations` times with every backend call timed.
     static func profile(iterations: Int, _ once: () -> Void) -> [OpTime] {
         let recorder = OpRecorder()
-        let previous = Engine.backend
-        Engine.backend = ProfilingBackend(inner: previous, recorder: recorder)
-        defer { Engine.backend = previous }
-        OpRecorder.$current.withValue(recorder) {
-            for _ in 0..<max(1, iterations) { once() }
+        // Scoped like the backend it wraps: a process-wide swap is hidden by a caller's `withBackend`.
+        Engine.withBackend(ProfilingBackend(inner: Engine.backend, recorder: recorder)) {
+            OpRecorder.$current.withValue(recorder) {
+                for _ in 0..<max(1, iterations) { once() }
+            }
         }
         return recorder.times(iterations: iterations)
     }

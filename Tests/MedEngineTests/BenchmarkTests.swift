@@ -19,6 +19,17 @@ import Testing
         #expect(Benchmark.parseShape("1x3") == nil)
     }
 
+    @Test func profileTimesEveryOperationUnderAScopedBackend() throws {
+        // `medlens bench --profile` runs inside `Engine.withBackend`; the profiler must see those calls.
+        let model = SmallCNN(inChannels: 1, labels: 2, width: 4)
+        let r = Engine.withBackend(CPUBackend()) {
+            Benchmark.run(model: model, inputShape: [2, 1, 16, 16], iterations: 2, warmup: 1, profile: true)
+        }
+        let ops = try #require(r.timeByOp)
+        #expect(ops.contains { $0.op.hasPrefix("conv 3x3") && $0.calls == 3 && ($0.gflops ?? 0) > 0 })
+        #expect(ops.allSatisfy { $0.ms >= 0 && $0.calls > 0 })
+    }
+
     /// Timing run for docs/engine.md: MEDENGINE_BENCH="resnet18 1x3x224x224" (release build). Prints one JSON line.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["MEDENGINE_BENCH"] != nil))
     func timeArchitecture() throws {
