@@ -15,12 +15,20 @@ final class DaemonMetrics: @unchecked Sendable {
     private var modelInfo: [String: Gauge] = [:]
     private var refusals: [String: Counter] = [:]
 
+    /// swift-prometheus 2.4's descriptor: our names are already whole (`unitName` left empty is skipped).
+    static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     static let secondsBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
 
     init() {
-        queueDepth = registry.makeGauge(name: "medlens_queue_depth", help: "Files settling in the inboxes plus jobs taken and not finished")
-        inFlight = registry.makeGauge(name: "medlens_runs_in_flight", help: "Runs (series or single inputs) being decoded, inferred or written")
-        batchSize = registry.makeValueHistogram(name: "medlens_batch_size", buckets: [1, 2, 4, 8, 16, 32, 64], help: "Samples per inference batch")
+        queueDepth = registry.makeGauge(descriptor: Self.named("medlens_queue_depth",
+                                                               "Files settling in the inboxes plus jobs taken and not finished"))
+        inFlight = registry.makeGauge(descriptor: Self.named("medlens_runs_in_flight",
+                                                             "Runs (series or single inputs) being decoded, inferred or written"))
+        batchSize = registry.makeValueHistogram(descriptor: Self.named("medlens_batch_size", "Samples per inference batch"),
+                                                buckets: [1, 2, 4, 8, 16, 32, 64])
     }
 
     func setQueue(depth: Int, inFlight runs: Int) {
@@ -31,8 +39,9 @@ final class DaemonMetrics: @unchecked Sendable {
     func job(outcome: String, reason: String? = nil) {
         let key = outcome + "|" + (reason ?? "")
         lock.lock()
-        let counter = outcomes[key] ?? registry.makeCounter(name: "medlens_jobs_total", labels: [("outcome", outcome), ("reason", reason ?? "")],
-                                                             help: "Inputs finished, by outcome (archived, quarantined) and quarantine reason")
+        let counter = outcomes[key] ?? registry.makeCounter(
+            descriptor: Self.named("medlens_jobs_total", "Inputs finished, by outcome (archived, quarantined) and quarantine reason"),
+            labels: [("outcome", outcome), ("reason", reason ?? "")])
         outcomes[key] = counter
         lock.unlock()
         counter.increment()
@@ -41,8 +50,9 @@ final class DaemonMetrics: @unchecked Sendable {
     /// Milliseconds of one stage of one run.
     func stage(_ name: String, milliseconds: Double) {
         lock.lock()
-        let histogram = stages[name] ?? registry.makeValueHistogram(name: "medlens_stage_seconds", labels: [("stage", name)],
-                                                                    buckets: Self.secondsBuckets, help: "Seconds per pipeline stage and run")
+        let histogram = stages[name] ?? registry.makeValueHistogram(
+            descriptor: Self.named("medlens_stage_seconds", "Seconds per pipeline stage and run"), labels: [("stage", name)],
+            buckets: Self.secondsBuckets)
         stages[name] = histogram
         lock.unlock()
         histogram.record(milliseconds / 1000)
@@ -54,17 +64,18 @@ final class DaemonMetrics: @unchecked Sendable {
     func served(_ model: LoadedModel) {
         lock.lock(); defer { lock.unlock() }
         if let old = modelInfo[model.name] { registry.unregisterGauge(old) }
-        let gauge = registry.makeGauge(name: "medlens_model_info",
-                                       labels: [("model", model.name), ("version", model.version), ("sha256", model.sha256), ("backend", model.backend)],
-                                       help: "The model version being served (value 1)")
+        let gauge = registry.makeGauge(
+            descriptor: Self.named("medlens_model_info", "The model version being served (value 1)"),
+            labels: [("model", model.name), ("version", model.version), ("sha256", model.sha256), ("backend", model.backend)])
         gauge.set(to: 1)
         modelInfo[model.name] = gauge
     }
 
     func refused(model name: String) {
         lock.lock()
-        let counter = refusals[name] ?? registry.makeCounter(name: "medlens_model_refused_total", labels: [("model", name)],
-                                                             help: "Model versions refused at load (checksum or self-test)")
+        let counter = refusals[name] ?? registry.makeCounter(
+            descriptor: Self.named("medlens_model_refused_total", "Model versions refused at load (checksum or self-test)"),
+            labels: [("model", name)])
         refusals[name] = counter
         lock.unlock()
         counter.increment()
