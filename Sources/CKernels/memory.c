@@ -11,3 +11,9 @@ void ck_keep_freed_memory(long trim_bytes) {
     (void)trim_bytes;
 #endif
 }
+
+void ck_share_one_heap(void) {
+#if defined(__GLIBC__)
+    if (!getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 1);
+#endif
+}

@@ -7,7 +7,17 @@ import Foundation
 /// Dispatch for the rest.
 public struct CPUBackend: Backend {
     public var name: String { "cpu" }
-    public init() { _ = Self.singleThreadedBLAS }
+    public init() { Self.prepareProcess() }
+
+    /// OpenBLAS threading and the allocator policy, once per process; before the first worker thread allocates.
+    public static func prepareProcess() { _ = singleThreadedBLAS }
+
+    /// One malloc arena for every thread (ck_memory.h): for a process whose workers each free large buffers, as
+    /// the daemon's do (`medlens bench-daemon`, interleaved runs): the 35-slice series 7.1-8.4 s -> 4.8-5.6 s
+    /// close-write to findings, the J2K radiograph's read stage 160-390 -> 100-160 ms. Not the default:
+    /// medtrain's small-CNN loop, which allocates small tensors on several threads, measured 2700-3900 images/s
+    /// with it against 3600-5450 without.
+    public static func shareOneHeap() { ck_share_one_heap() }
 
     /// OpenBLAS runs single-threaded and the engine splits each GEMM across its own workers: two thread pools
     /// on two cores spin against each other (measured in research/engine-perf.md).

@@ -80,6 +80,7 @@ public final class Daemon {
         log = Logger(level: config.logLevel)
         self.notifier = notifier
         if config.threads > 0 { CPUBackend.setThreads(config.threads) }
+        CPUBackend.shareOneHeap()  // before the workers below first allocate
         try layout.prepare()
         do {
             let selected = try EngineBackend.install(config.backend, stateFolder: config.state)
