@@ -31,25 +31,30 @@ public enum Resample {
         precondition(source.count >= rows * cols && target.count >= outRows * outCols, "buffer too small for the resize")
         let y = LinearTaps(input: rows, output: outRows), x = LinearTaps(input: cols, output: outCols)
         var upperRow = [Float](repeating: 0, count: outCols), lowerRow = [Float](repeating: 0, count: outCols)
-        var cached = (upper: -1, lower: -1)
+        var upperSource = -1, lowerSource = -1  // the source rows the two buffers hold
         x.lower.withUnsafeBufferPointer { left in
             x.upper.withUnsafeBufferPointer { right in
                 x.weight.withUnsafeBufferPointer { wx in
-                    func interpolate(row: Int, into line: UnsafeMutableBufferPointer<Float>) {
+                    func interpolate(row: Int, into line: inout [Float]) {
                         let base = row * cols
-                        for c in 0..<outCols {
-                            line[c] = (1 - wx[c]) * source[base + left[c]] + wx[c] * source[base + right[c]]
+                        line.withUnsafeMutableBufferPointer { line in
+                            for c in 0..<outCols { line[c] = (1 - wx[c]) * source[base + left[c]] + wx[c] * source[base + right[c]] }
                         }
                     }
                     for r in 0..<outRows {
                         let top = y.lower[r], bottom = y.upper[r], wy = y.weight[r]
-                        if cached.upper != top {
-                            if cached.lower == top { swap(&upperRow, &lowerRow) } else { upperRow.withUnsafeMutableBufferPointer { interpolate(row: top, into: $0) } }
-                            cached = (top, cached.lower == top ? -1 : cached.lower)
+                        if top != upperSource {
+                            if top == lowerSource {
+                                swap(&upperRow, &lowerRow)
+                                lowerSource = -1
+                            } else {
+                                interpolate(row: top, into: &upperRow)
+                            }
+                            upperSource = top
                         }
-                        if cached.lower != bottom {
-                            lowerRow.withUnsafeMutableBufferPointer { interpolate(row: bottom, into: $0) }
-                            cached.lower = bottom
+                        if bottom != lowerSource {
+                            interpolate(row: bottom, into: &lowerRow)
+                            lowerSource = bottom
                         }
                         upperRow.withUnsafeBufferPointer { u in
                             lowerRow.withUnsafeBufferPointer { l in
