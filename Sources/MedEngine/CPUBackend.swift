@@ -7,10 +7,7 @@ import Foundation
 /// Dispatch for the rest.
 public struct CPUBackend: Backend {
     public var name: String { "cpu" }
-    public init() { Self.prepareProcess() }
-
-    /// OpenBLAS threading and the allocator policy, once per process; before the first worker thread allocates.
-    public static func prepareProcess() { _ = singleThreadedBLAS }
+    public init() { _ = Self.singleThreadedBLAS }
 
     /// One malloc arena for every thread (ck_memory.h): for a process whose workers each free large buffers, as
     /// the daemon's do (`medlens bench-daemon`, interleaved runs): the 35-slice series 7.1-8.4 s -> 4.8-5.6 s

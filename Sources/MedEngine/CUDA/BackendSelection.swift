@@ -16,8 +16,6 @@ public struct BackendSelection: @unchecked Sendable {
     /// `cuda` fails with the reason CUDA cannot be used; `auto` then falls back to the CPU, saying why.
     public static func select(_ preference: BackendPreference, cuda configuration: CUDAConfiguration = .fromEnvironment())
         throws(CUDAError) -> BackendSelection {
-        // CUDA jobs fall back to the CPU per operation, so its process settings hold whichever backend is chosen.
-        CPUBackend.prepareProcess()
         let setting = "(backend = \(preference.rawValue))"
         switch preference {
         case .cpu:
